@@ -1,0 +1,66 @@
+# berth — build, test, lint and benchmark.
+#
+#   make run     build berth and run bundles/hello (prints a greeting)
+#   make test    lint, then unit + integration tests (as root)
+#   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
+#
+# `deps` installs what is missing with apt-get (Debian); it is a no-op when
+# everything is already installed.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+CARGO  ?= cargo
+BERTH_RELEASE := $(CURDIR)/target/release/berth
+ROOTFS := $(CURDIR)/bundles/rootfs
+
+# Debian packages the build, the tests and the benchmark need.
+DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
+                uidmap bats time file
+
+# Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-- --nocapture'.
+TEST_ARGS ?=
+
+export BERTH_BIN    := $(BERTH_RELEASE)
+export BERTH_ROOTFS := $(ROOTFS)
+
+.PHONY: all deps build rootfs run test lint bench clean
+
+all: build
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "deps: installing:$$missing"; \
+	    apt-get update -q; \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found (install Rust)" >&2; exit 1; }
+
+build:
+	$(CARGO) build --release
+
+rootfs:
+	bash bundles/mkrootfs.sh $(ROOTFS)
+
+run: deps build rootfs
+	./target/release/berth --root /run/berth run --bundle bundles/hello hello-$$$$
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+test: deps rootfs lint
+	$(CARGO) build --release
+	$(CARGO) test --release $(TEST_ARGS)
+
+bench: deps build rootfs
+	bash bench/bench.sh
+
+clean:
+	$(CARGO) clean
+	rm -rf $(ROOTFS)

@@ -1,0 +1,12 @@
+//! Integration tests for the berth CLI, run against `$BERTH_BIN` (default: the crate's binary).
+//!
+//! The tests need root. Each one uses its own `--root` state dir, bundle dir and container ids,
+//! so they can run in parallel threads.
+
+mod common;
+mod errors;
+mod lifecycle;
+mod namespaces;
+mod process;
+mod rootfs;
+mod stress;

@@ -1,0 +1,84 @@
+//! The parent/init protocol: one SOCK_SEQPACKET socketpair, one message enum.
+//!
+//! ```text
+//!   parent (berth create)                       init (cloned child)
+//!   ─────────────────────                       ───────────────────
+//!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
+//!   write uid_map/gid_map (user namespace)
+//!   [1] send Proceed ────────────────────────▶  join/create remaining namespaces,
+//!                                               mounts, /dev, pivot_root, hostname,
+//!                                               sysctl, user, cwd, find executable
+//!   [2] wait for Ready  ◀──────────────────────  [2] send Ready (or Failed{step,error})
+//!   write state.json, pid-file, exit            block on exec.fifo until `start`,
+//!                                               then execve
+//! ```
+//!
+//! If the init exits before [2], the parent reads end-of-file and reports that.
+//! A failing step is sent as `Failed { step, error }` so the parent can print it once.
+
+use anyhow::{bail, Context, Result};
+use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
+use serde::{Deserialize, Serialize};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Msg {
+    /// [1] parent → init: everything the parent does to the init from outside is done.
+    Proceed,
+    /// [2] init → parent: the container is set up; the init now waits on exec.fifo.
+    Ready,
+    /// init → parent: a step failed; the init exits after sending this.
+    Failed { step: String, error: String },
+    /// intermediate → parent: pid of the real init when a second fork was needed.
+    InitPid(i32),
+}
+
+pub struct Channel {
+    fd: OwnedFd,
+}
+
+/// A connected pair: (parent end, init end).
+pub fn pair() -> Result<(Channel, Channel)> {
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("socketpair")?;
+    Ok((Channel { fd: a }, Channel { fd: b }))
+}
+
+impl Channel {
+    pub fn send(&self, msg: &Msg) -> Result<()> {
+        let buf = serde_json::to_vec(msg)?;
+        send(self.fd.as_raw_fd(), &buf, MsgFlags::MSG_NOSIGNAL).context("send to init channel")?;
+        Ok(())
+    }
+
+    /// Receive one message; `Ok(None)` means the other side closed (exited).
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = loop {
+            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => break other.context("receive from init channel")?,
+            }
+        };
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(
+            serde_json::from_slice(&buf[..n]).context("bad message on init channel")?,
+        ))
+    }
+
+    /// Receive and insist on one particular message.
+    pub fn expect(&self, want: Msg) -> Result<()> {
+        match self.recv()? {
+            Some(m) if m == want => Ok(()),
+            Some(m) => bail!("unexpected message {m:?}, wanted {want:?}"),
+            None => bail!("the other side exited before {want:?}"),
+        }
+    }
+}

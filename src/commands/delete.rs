@@ -1,0 +1,43 @@
+//! `berth delete`: remove a stopped container (or, with --force, kill it first).
+
+use crate::cli::DeleteArgs;
+use crate::container::wait_gone;
+use crate::state::{ContainerDir, Status};
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::time::Duration;
+
+pub fn run(root: &Path, a: &DeleteArgs) -> Result<()> {
+    let dir = match ContainerDir::open(root, &a.id) {
+        Ok(d) => d,
+        // runc: deleting what is not there with --force is not an error.
+        Err(_) if a.force && crate::state::validate_id(&a.id).is_ok() => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let st = match dir.load() {
+        Ok(st) => st,
+        // A create that died half-way leaves a directory without state: just remove it.
+        Err(_) if a.force => return dir.remove(),
+        Err(e) => return Err(e),
+    };
+    match dir.status(&st) {
+        Status::Stopped => {}
+        // A created container never ran user code; runc deletes it without --force.
+        Status::Created | Status::Creating => kill_and_wait(&st)?,
+        Status::Running if a.force => kill_and_wait(&st)?,
+        s => bail!(
+            "cannot delete container {:?} that is not stopped: {}",
+            a.id,
+            s.as_str()
+        ),
+    }
+    dir.remove()
+}
+
+fn kill_and_wait(st: &crate::state::State) -> Result<()> {
+    super::kill::signal_all(st, libc::SIGKILL)?;
+    if !wait_gone(st, Duration::from_secs(10)) {
+        bail!("container init {} did not die after SIGKILL", st.pid);
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! berth: an OCI container runtime, a drop-in replacement for runc.
+//!
+//! `main` parses the command line, sets up logging, dispatches, and prints an error
+//! exactly once (to stderr, and to `--log` in runc's logrus shape).
+
+mod bundle;
+mod channel;
+mod cli;
+mod commands;
+mod container;
+mod errors;
+mod init;
+mod logging;
+mod mountinfo;
+mod namespaces;
+mod process;
+mod rootfs;
+mod signal;
+mod state;
+mod sys;
+mod timefmt;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    if cli.version {
+        println!(
+            "berth version {}\nspec: {}",
+            env!("CARGO_PKG_VERSION"),
+            state::SPEC_VERSION
+        );
+        return;
+    }
+    let Some(cmd) = cli.command.as_ref() else {
+        eprintln!("berth: no command given; see berth --help");
+        std::process::exit(1);
+    };
+    let code = match setup_logging(&cli).and_then(|()| commands::dispatch(&cli, cmd)) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            logging::error(&msg);
+            if cli.log.is_some() {
+                // Engines read the log file; a person at a terminal reads stderr.
+                eprintln!("berth: {msg}");
+            }
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn setup_logging(cli: &cli::Cli) -> anyhow::Result<()> {
+    let format: logging::LogFormat = cli.log_format.parse()?;
+    logging::init(cli.log.as_deref(), format, cli.debug)?;
+    if cli.systemd_cgroup {
+        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    }
+    Ok(())
+}
