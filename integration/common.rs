@@ -511,10 +511,9 @@ impl Berth {
         self.run(&args)
     }
 
-    /// Runs the bundle to completion with a fresh id: (exit code, stdout, stderr).
-    pub fn run_container(&self, bundle: &Bundle) -> (i32, String, String) {
-        let id = self.id("run");
-        let out = self.run_bundle(bundle, &id, &[]);
+    /// `run --bundle B ID` to completion: (exit code, stdout, stderr).
+    pub fn run_container(&self, bundle: &Bundle, id: &str) -> (i32, String, String) {
+        let out = self.run_bundle(bundle, id, &[]);
         (out.code, out.stdout, out.stderr)
     }
 

@@ -29,12 +29,12 @@ fn exit_codes_are_propagated() {
     for code in [0, 1, 7, 42, 255] {
         let mut b = Bundle::new("proc-exit");
         b.sh(&format!("exit {code}"));
-        let (got, _, stderr) = berth.run_container(&b);
+        let (got, _, stderr) = berth.run_container(&b, &berth.id("run"));
         assert_eq!(got, code, "stderr: {stderr}");
     }
     let mut b = Bundle::new("proc-exit-false");
     b.args(&["false"]);
-    assert_eq!(berth.run_container(&b).0, 1);
+    assert_eq!(berth.run_container(&b, &berth.id("run")).0, 1);
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn stdout_and_stderr_reach_the_caller() {
     let berth = Berth::new("proc-stdio");
     let mut b = Bundle::new("proc-stdio");
     b.sh("echo to-stdout; echo to-stderr >&2; exit 3");
-    let (code, out, err) = berth.run_container(&b);
+    let (code, out, err) = berth.run_container(&b, &berth.id("run"));
     assert_eq!(code, 3);
     assert_eq!(out, "to-stdout\n");
     assert!(err.lines().any(|l| l == "to-stderr"), "stderr: {err:?}");

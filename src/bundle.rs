@@ -91,7 +91,6 @@ pub struct ProcessPlan {
     pub gid: u32,
     pub additional_gids: Vec<u32>,
     pub umask: Option<u32>,
-    pub terminal: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,8 +122,6 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     pub annotations: HashMap<String, String>,
-    pub oci_version: String,
-    pub spec: Spec,
 }
 
 /// Read and parse `<bundle>/config.json`.
@@ -181,8 +178,8 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
     if namespaces.creates(CloneFlags::CLONE_NEWUSER) && (uid_map.is_empty() || gid_map.is_empty()) {
         bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
     }
-    if !namespaces.creates(CloneFlags::CLONE_NEWUSER) && !(uid_map.is_empty() && gid_map.is_empty())
-    {
+    let has_maps = !uid_map.is_empty() || !gid_map.is_empty();
+    if has_maps && !namespaces.creates(CloneFlags::CLONE_NEWUSER) {
         bail!("linux.uidMappings: mappings need a new user namespace in linux.namespaces");
     }
 
@@ -266,8 +263,6 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         sysctl,
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
-        oci_version: spec.version().clone(),
-        spec,
     })
 }
 
@@ -371,6 +366,9 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
             bail!("process.env[{i}]: {e:?} is not NAME=value");
         }
     }
+    if p.terminal().unwrap_or(false) {
+        bail!("process.terminal: terminals are not supported yet");
+    }
     let user = p.user();
     Ok(ProcessPlan {
         args,
@@ -380,7 +378,6 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask(),
-        terminal: p.terminal().unwrap_or(false),
     })
 }
 
@@ -440,6 +437,9 @@ fn mount_plan(bundle: &Path, index: usize, m: &oci_spec::runtime::Mount) -> Resu
     let opts = mount_opts::parse(&options);
     if opts.idmap {
         bail!("{key}.options: idmapped mounts are not supported yet");
+    }
+    if !opts.recursive_attrs.is_empty() {
+        bail!("{key}.options: recursive attributes (rro, rnosuid, ...) are not supported yet");
     }
     let fstype = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || fstype == "bind";

@@ -3,6 +3,10 @@
 //! `main` parses the command line, sets up logging, dispatches, and prints an error
 //! exactly once (to stderr, and to `--log` in runc's logrus shape).
 
+// MS_* and other kernel flags are c_ulong: u64 here but u32 on 32-bit targets, so the
+// casts that look redundant on x86_64 are what keeps the code portable.
+#![allow(clippy::unnecessary_cast)]
+
 mod bundle;
 mod channel;
 mod cli;
@@ -40,11 +44,11 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             let msg = format!("{e:#}");
-            logging::error(&msg);
+            // Engines read the log file; a person at a terminal reads stderr.
             if cli.log.is_some() {
-                // Engines read the log file; a person at a terminal reads stderr.
-                eprintln!("berth: {msg}");
+                logging::error(&msg);
             }
+            eprintln!("berth: {msg}");
             1
         }
     };

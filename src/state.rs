@@ -38,7 +38,6 @@ pub struct State {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
-    Creating,
     Created,
     Running,
     Stopped,
@@ -47,7 +46,6 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
-            Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
             Status::Stopped => "stopped",
@@ -122,6 +120,7 @@ pub fn ensure_root(root: &Path) -> Result<()> {
 
 /// A container's state directory, held under an exclusive lock for as long as it lives,
 /// so that concurrent commands on one id run one after the other.
+#[derive(Debug)]
 pub struct ContainerDir {
     pub path: PathBuf,
     pub id: String,

@@ -46,11 +46,6 @@ pub fn clone_process(flags: u64) -> io::Result<Forked> {
     }
 }
 
-/// Plain fork(2), for the second process needed when joining a PID namespace.
-pub fn fork_process() -> io::Result<Forked> {
-    clone_process(0)
-}
-
 /// `struct open_how` of openat2(2) (libc's is non-exhaustive).
 #[repr(C)]
 struct OpenHow {
@@ -148,12 +143,6 @@ pub fn set_child_subreaper() -> io::Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes a plain integer.
     check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } as libc::c_long)?;
     Ok(())
-}
-
-/// Borrow a raw fd number that the caller knows to be open for the borrow's duration.
-pub fn borrow_fd(fd: i32) -> BorrowedFd<'static> {
-    // SAFETY: used only for fds 0-2 and fds owned by the process for its whole life.
-    unsafe { BorrowedFd::borrow_raw(fd) }
 }
 
 /// kill(2) with any signal number, including real-time ones nix has no name for.

@@ -23,7 +23,7 @@ pub fn run(root: &Path, a: &DeleteArgs) -> Result<()> {
     match dir.status(&st) {
         Status::Stopped => {}
         // A created container never ran user code; runc deletes it without --force.
-        Status::Created | Status::Creating => kill_and_wait(&st)?,
+        Status::Created => kill_and_wait(&st)?,
         Status::Running if a.force => kill_and_wait(&st)?,
         s => bail!(
             "cannot delete container {:?} that is not stopped: {}",

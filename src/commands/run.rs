@@ -4,7 +4,7 @@
 use crate::cli::RunArgs;
 use crate::container;
 use crate::state::ContainerDir;
-use crate::sys;
+use crate::{logging, sys};
 use anyhow::{anyhow, Result};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -42,7 +42,9 @@ pub fn run(root: &Path, a: &RunArgs) -> Result<i32> {
             if let Ok(st) = dir.load() {
                 let _ = super::kill::signal_all(&st, libc::SIGKILL);
             }
-            dir.remove()?;
+            if let Err(e) = dir.remove() {
+                logging::warn(&format!("run: {e:#}"));
+            }
         }
     }
     Ok(code)
@@ -55,6 +57,10 @@ fn wait_forwarding(init: i32) -> Result<i32> {
         let sig = set.wait()?;
         if sig != Signal::SIGCHLD {
             if sig != Signal::SIGURG {
+                logging::debug(&format!(
+                    "run: forwarding {} to {init}",
+                    crate::signal::signal_name(sig as i32).unwrap_or("signal")
+                ));
                 let _ = sys::kill_raw(init, sig as i32);
             }
             continue;

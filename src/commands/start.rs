@@ -12,6 +12,5 @@ pub fn run(root: &Path, id: &str) -> Result<()> {
         Status::Created => container::start(&dir, &st),
         Status::Stopped => bail!("cannot start a container that has stopped"),
         Status::Running => bail!("cannot start an already running container"),
-        Status::Creating => bail!("cannot start a container that is still being created"),
     }
 }

@@ -35,12 +35,6 @@ pub fn open_in_root(root: BorrowedFd, path: &Path) -> io::Result<OwnedFd> {
     )
 }
 
-/// Open with other flags (e.g. O_RDONLY|O_DIRECTORY) inside `root`.
-pub fn open_in_root_flags(root: BorrowedFd, path: &Path, flags: i32) -> io::Result<OwnedFd> {
-    let c = relative_cstring(path)?;
-    sys::openat2(root, &c, (flags | libc::O_CLOEXEC) as u64, 0, RESOLVE)
-}
-
 /// `/proc/self/fd/N`: a path the kernel resolves to exactly the fd's file.
 pub fn fd_path(fd: BorrowedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
