@@ -91,6 +91,15 @@ pub struct ProcessPlan {
     pub gid: u32,
     pub additional_gids: Vec<u32>,
     pub umask: Option<u32>,
+    pub rlimits: Vec<Rlimit>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rlimit {
+    pub resource: nix::sys::resource::Resource,
+    pub name: &'static str,
+    pub soft: u64,
+    pub hard: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -378,7 +387,51 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
         gid: user.gid(),
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask(),
+        rlimits: rlimits(p.rlimits().as_deref().unwrap_or(&[]))?,
     })
+}
+
+fn rlimits(list: &[oci_spec::runtime::PosixRlimit]) -> Result<Vec<Rlimit>> {
+    use nix::sys::resource::Resource as R;
+    use oci_spec::runtime::PosixRlimitType as T;
+    let mut out: Vec<Rlimit> = Vec::new();
+    for (i, r) in list.iter().enumerate() {
+        let (resource, name) = match r.typ() {
+            T::RlimitCpu => (R::RLIMIT_CPU, "RLIMIT_CPU"),
+            T::RlimitFsize => (R::RLIMIT_FSIZE, "RLIMIT_FSIZE"),
+            T::RlimitData => (R::RLIMIT_DATA, "RLIMIT_DATA"),
+            T::RlimitStack => (R::RLIMIT_STACK, "RLIMIT_STACK"),
+            T::RlimitCore => (R::RLIMIT_CORE, "RLIMIT_CORE"),
+            T::RlimitRss => (R::RLIMIT_RSS, "RLIMIT_RSS"),
+            T::RlimitNproc => (R::RLIMIT_NPROC, "RLIMIT_NPROC"),
+            T::RlimitNofile => (R::RLIMIT_NOFILE, "RLIMIT_NOFILE"),
+            T::RlimitMemlock => (R::RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK"),
+            T::RlimitAs => (R::RLIMIT_AS, "RLIMIT_AS"),
+            T::RlimitLocks => (R::RLIMIT_LOCKS, "RLIMIT_LOCKS"),
+            T::RlimitSigpending => (R::RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING"),
+            T::RlimitMsgqueue => (R::RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE"),
+            T::RlimitNice => (R::RLIMIT_NICE, "RLIMIT_NICE"),
+            T::RlimitRtprio => (R::RLIMIT_RTPRIO, "RLIMIT_RTPRIO"),
+            T::RlimitRttime => (R::RLIMIT_RTTIME, "RLIMIT_RTTIME"),
+        };
+        if r.soft() > r.hard() {
+            bail!(
+                "process.rlimits[{i}]: {name} soft limit {} is above the hard limit {}",
+                r.soft(),
+                r.hard()
+            );
+        }
+        if out.iter().any(|o| o.resource == resource) {
+            bail!("process.rlimits[{i}]: {name} listed twice");
+        }
+        out.push(Rlimit {
+            resource,
+            name,
+            soft: r.soft(),
+            hard: r.hard(),
+        });
+    }
+    Ok(out)
 }
 
 /// Which namespace a sysctl key belongs to; runc refuses keys whose namespace

@@ -65,8 +65,11 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         pid: None,
     };
     let fifo = dir.fifo();
-    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600))
+    // The init opens the fifo after it became the container's user (maybe in a user
+    // namespace), so anyone may write it; the 0700 --root keeps everyone else away.
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::empty())
         .map_err(|e| anyhow!("mkfifo {}: {}", fifo.display(), errno_text(e)))?;
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
     let state_dir = nix::fcntl::open(
         &dir.path,
         nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,

@@ -87,6 +87,7 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
         join_keyring(a.id).step("keyring")?;
     }
     let p = &plan.process;
+    process::set_rlimits(p).step("rlimits")?;
     process::switch_user(p).step("user")?;
     let umask = p.umask.unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
@@ -102,7 +103,11 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
         .step("pdeathsig")?;
     // [2] Ready: `create` returns now; we block until `start` opens the fifo.
     a.chan.send(&Msg::Ready).step("ready")?;
-    wait_for_start(a).step("exec.fifo")?;
+    if let Err(e) = wait_for_start(a) {
+        // Nobody reads the channel any more; stderr is where this can still be seen.
+        let _ = writeln!(std::io::stderr(), "berth: init: exec.fifo: {e:#}");
+        std::process::exit(1);
+    }
     Ok(exec)
 }
 

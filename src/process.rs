@@ -34,6 +34,24 @@ pub fn switch_user(p: &ProcessPlan) -> Result<()> {
     Ok(())
 }
 
+/// Apply `process.rlimits`, before the user switch (a non-root user could not raise them).
+pub fn set_rlimits(p: &ProcessPlan) -> Result<()> {
+    for r in &p.rlimits {
+        if let Err(e) = nix::sys::resource::setrlimit(r.resource, r.soft, r.hard) {
+            let (_, cur_hard) = nix::sys::resource::getrlimit(r.resource).unwrap_or((0, 0));
+            bail!(
+                "process.rlimits: {} soft={} hard={}: {} (the current hard limit is {} and raising it needs CAP_SYS_RESOURCE)",
+                r.name,
+                r.soft,
+                r.hard,
+                errno_text(e),
+                cur_hard
+            );
+        }
+    }
+    Ok(())
+}
+
 /// HOME from the container's /etc/passwd when the config does not set it, as runc does.
 pub fn env_with_home(p: &ProcessPlan) -> Vec<String> {
     let mut env = p.env.clone();

@@ -40,25 +40,48 @@ pub fn fd_path(fd: BorrowedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
+/// Symlinks followed while creating a path, before giving up (the kernel's own limit).
+const MAX_LINKS: u32 = 40;
+
 /// `mkdir -p` inside `root`; returns an O_PATH fd of the final directory.
+/// A dangling symlink on the way is resolved inside the rootfs and its target made,
+/// as runc does, rather than failing or following it out of the rootfs.
 pub fn mkdir_all(root: BorrowedFd, path: &Path, mode: u32) -> io::Result<OwnedFd> {
+    mkdir_all_depth(root, path, mode, 0)
+}
+
+fn mkdir_all_depth(root: BorrowedFd, path: &Path, mode: u32, links: u32) -> io::Result<OwnedFd> {
     match open_in_root(root, path) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         other => return other,
     }
     let mut cur = PathBuf::from("/");
     let mut dir = open_in_root(root, &cur)?;
-    for comp in path.components() {
-        let Component::Normal(name) = comp else {
-            continue;
-        };
+    let comps: Vec<&std::ffi::OsStr> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    for (i, name) in comps.iter().enumerate() {
         cur.push(name);
         match open_in_root(root, &cur) {
             Ok(fd) => dir = fd,
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                if let Some(target) = link_target(dir.as_fd(), root, name)? {
+                    if links >= MAX_LINKS {
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                    }
+                    let mut rest = target;
+                    for c in &comps[i + 1..] {
+                        rest.push(c);
+                    }
+                    return mkdir_all_depth(root, &rest, mode, links + 1);
+                }
                 match nix::sys::stat::mkdirat(
                     dir.as_fd(),
-                    name,
+                    *name,
                     nix::sys::stat::Mode::from_bits_truncate(mode),
                 ) {
                     Ok(()) | Err(nix::errno::Errno::EEXIST) => {}
@@ -73,14 +96,56 @@ pub fn mkdir_all(root: BorrowedFd, path: &Path, mode: u32) -> io::Result<OwnedFd
     Ok(dir)
 }
 
+/// If `name` in `dir` is a symlink, the container path it points to (resolved inside
+/// the rootfs: absolute targets start at the rootfs, relative ones at `dir`).
+fn link_target(
+    dir: BorrowedFd,
+    root: BorrowedFd,
+    name: &std::ffi::OsStr,
+) -> io::Result<Option<PathBuf>> {
+    let target = match nix::fcntl::readlinkat(dir, name) {
+        Ok(t) => PathBuf::from(t),
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    if target.is_absolute() {
+        return Ok(Some(crate::bundle::clean_container_path(&target)));
+    }
+    let base = container_path_of(root, dir)?;
+    Ok(Some(crate::bundle::clean_container_path(
+        &base.join(target),
+    )))
+}
+
+/// The container path of `fd` (a directory inside `root`), from the kernel's own
+/// record of both paths.
+fn container_path_of(root: BorrowedFd, fd: BorrowedFd) -> io::Result<PathBuf> {
+    let r = std::fs::read_link(fd_path(root))?;
+    let p = std::fs::read_link(fd_path(fd))?;
+    let rel = p
+        .strip_prefix(&r)
+        .map_err(|_| io::Error::from_raw_os_error(libc::EXDEV))?;
+    Ok(Path::new("/").join(rel))
+}
+
 /// Make sure a file exists at `path` (creating parents), for bind-mounting a file onto it.
 pub fn ensure_file(root: BorrowedFd, path: &Path) -> io::Result<OwnedFd> {
+    ensure_file_depth(root, path, 0)
+}
+
+fn ensure_file_depth(root: BorrowedFd, path: &Path, links: u32) -> io::Result<OwnedFd> {
     match open_in_root(root, path) {
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
         other => return other,
     }
     let (parent, name) = split(path)?;
     let dir = mkdir_all(root, parent, 0o755)?;
+    if let Some(target) = link_target(dir.as_fd(), root, name)? {
+        if links >= MAX_LINKS {
+            return Err(io::Error::from_raw_os_error(libc::ELOOP));
+        }
+        return ensure_file_depth(root, &target, links + 1);
+    }
     // O_NOFOLLOW: a symlink planted at the last component is refused, not followed.
     match nix::fcntl::openat(
         dir.as_fd(),
