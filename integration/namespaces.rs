@@ -217,3 +217,55 @@ fn process_is_pid_1_in_new_pid_namespace() {
     let count: usize = lines[1].trim().parse().unwrap();
     assert!(count <= 5, "too many processes visible: {out}");
 }
+
+#[test]
+fn join_user_namespace_and_create_the_rest_under_it() {
+    let berth = Berth::new("ns-join-user");
+    let mut a = Bundle::new("ns-join-user-a");
+    a.add_namespace("user");
+    a.config["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    a.config["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("ua");
+    let apid = berth.start_container(&a, &ida);
+
+    // B joins A's user namespace; its new pid, mount and uts namespaces need the
+    // runtime's second fork and must be owned by A's user namespace.
+    let mut b = Bundle::new("ns-join-user-b");
+    b.join_namespace("user", &format!("/proc/{apid}/ns/user"));
+    b.sh("echo $$; cat /proc/self/uid_map; readlink /proc/self/ns/user; readlink /proc/self/ns/pid; hostname");
+    let out = berth.output_of(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 5, "{out}");
+    assert_eq!(lines[0], "1", "pid 1 in a new pid namespace: {out}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "100000", "65536"]
+    );
+    assert_eq!(lines[2], pid_ns(apid, "user"));
+    assert_ne!(lines[3], pid_ns(apid, "pid"));
+    assert_ne!(lines[3], host_ns("pid"));
+    assert_eq!(lines[4], "berth");
+    berth.delete_force(&ida).ok();
+}
+
+#[test]
+fn join_pid_namespace_by_path() {
+    let berth = Berth::new("ns-join-pid");
+    let mut a = Bundle::new("ns-join-pid-a");
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("pa");
+    let apid = berth.start_container(&a, &ida);
+
+    let mut b = Bundle::new("ns-join-pid-b");
+    b.join_namespace("pid", &format!("/proc/{apid}/ns/pid"));
+    // B sees A's sleep as pid 1 and is not pid 1 itself.
+    b.sh("readlink /proc/self/ns/pid; cat /proc/1/cmdline | tr '\\0' ' '; echo; echo $$");
+    let out = berth.output_of(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert_eq!(lines[0], pid_ns(apid, "pid"));
+    assert_eq!(lines[1].trim(), "sleep 3600");
+    assert_ne!(lines[2], "1");
+    berth.delete_force(&ida).ok();
+}

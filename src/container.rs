@@ -121,9 +121,18 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     }
     // [1] Proceed, then [2] wait for Ready.
     parent_end.send(&Msg::Proceed)?;
+    let mut pid = pid;
     {
         let _t = logging::step("create: init setup");
-        match parent_end.recv()? {
+        let mut msg = parent_end.recv()?;
+        if let Some(Msg::InitPid(real)) = msg {
+            // The init forked into a new PID namespace; its child is the real init.
+            let _ = waitpid(Pid::from_raw(pid), None);
+            pid = real;
+            cleanup.pid = Some(real);
+            msg = parent_end.recv()?;
+        }
+        match msg {
             Some(Msg::Ready) => {}
             Some(Msg::Failed { step, error }) => {
                 logging::debug(&format!("create: init failed at step {step}"));

@@ -10,7 +10,7 @@ use crate::errors::errno_text;
 use crate::process;
 use crate::rootfs::{self, mounts::MountEnv};
 use crate::{logging, sys};
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::{Gid, Uid};
 use std::io::Write;
@@ -70,7 +70,7 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
     // [1] The parent has written our id maps (and, later, placed us in our cgroup).
     a.chan.expect(Msg::Proceed).step("wait for parent")?;
 
-    let userns = enter_namespaces(plan).step("namespaces")?;
+    let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
     let env = MountEnv {
         userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
@@ -113,7 +113,7 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
 
 /// Join the user namespace (if given by path) and create what the clone could not.
 /// Returns whether the container has its own user namespace.
-fn enter_namespaces(plan: &Plan) -> Result<bool> {
+fn enter_namespaces(plan: &Plan, chan: &Channel) -> Result<bool> {
     let ns = &plan.namespaces;
     if let Some(j) = ns.joins(CloneFlags::CLONE_NEWUSER) {
         let f = crate::namespaces::open_ns_path(j.flag, &j.path)?;
@@ -128,10 +128,18 @@ fn enter_namespaces(plan: &Plan) -> Result<bool> {
         rest.remove(
             CloneFlags::CLONE_NEWCGROUP | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
         );
-        if rest.contains(CloneFlags::CLONE_NEWPID) {
-            bail!("linux.namespaces: a new pid namespace inside a joined user namespace is not supported yet");
-        }
         unshare(rest).map_err(|e| anyhow!("linux.namespaces: unshare: {}", errno_text(e)))?;
+        if rest.contains(CloneFlags::CLONE_NEWPID) {
+            // unshare(CLONE_NEWPID) only applies to children: the kernel demands a fork
+            // here. We hand the child's pid to the parent and step aside.
+            match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
+                sys::Forked::Parent(pid) => {
+                    let _ = chan.send(&Msg::InitPid(pid));
+                    std::process::exit(0);
+                }
+                sys::Forked::Child => {}
+            }
+        }
     }
     let userns = ns.has(CloneFlags::CLONE_NEWUSER);
     if userns {
