@@ -66,8 +66,9 @@ pub fn base_config() -> Value {
             "capabilities": {
                 "bounding": caps,
                 "effective": caps,
-                "permitted": caps,
-                "ambient": caps
+                // No "ambient": runc 1.2 dropped it from `runc spec`, since without
+                // "inheritable" the kernel cannot raise it (runtimes warn about it).
+                "permitted": caps
             },
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
             "noNewPrivileges": true

@@ -8,7 +8,7 @@ use std::fs;
 /// Asserts a failed create left nothing behind, then that stderr is a single error line, and
 /// returns that line. The leftovers are checked first so that a runtime with different error
 /// wording still gets its cleanup verified.
-fn assert_clean_failure(
+pub fn assert_clean_failure(
     berth: &Berth,
     bundle: Option<&Bundle>,
     id: &str,

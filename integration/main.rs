@@ -4,7 +4,10 @@
 //! so they can run in parallel threads.
 
 mod common;
+mod console;
 mod errors;
+mod fds;
+mod hooks;
 mod lifecycle;
 mod namespaces;
 mod process;

@@ -92,6 +92,14 @@ pub struct ProcessPlan {
     pub additional_gids: Vec<u32>,
     pub umask: Option<u32>,
     pub rlimits: Vec<Rlimit>,
+    pub caps: crate::capabilities::CapsPlan,
+    /// noNewPrivileges, oomScoreAdj, LSM labels, scheduling, linux.personality.
+    pub attrs: crate::process_attrs::AttrsPlan,
+    /// `process.terminal`: the init makes a pty its stdio and hands the master out.
+    pub terminal: bool,
+    /// `process.consoleSize` as (rows, columns); None when absent or either is 0, which
+    /// leaves the kernel's default, as runc does.
+    pub console_size: Option<(u16, u16)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,14 +139,19 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     pub annotations: HashMap<String, String>,
+    pub hooks: oci_spec::runtime::Hooks,
 }
 
 /// Read and parse `<bundle>/config.json`.
 pub fn load_spec(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let data = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let de = &mut serde_json::Deserializer::from_slice(&data);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    // A first, untyped pass for what oci-spec parses too loosely or wrongly.
+    let mut raw: serde_json::Value =
+        serde_json::from_slice(&data).map_err(|e| anyhow!("invalid {}: {e}", path.display()))?;
+    crate::capabilities::check_names(&raw)?;
+    crate::process_attrs::fix_raw(&mut raw)?;
+    serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {
             anyhow!("invalid {}: {}", path.display(), e.inner())
@@ -152,7 +165,11 @@ pub fn load_spec(bundle: &Path) -> Result<Spec> {
 pub fn load(dir: &Path) -> Result<Plan> {
     let bundle = std::fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
     let spec = load_spec(&bundle)?;
-    plan(&bundle, spec)
+    let plan = plan(&bundle, spec)?;
+    for w in &plan.process.caps.warnings {
+        crate::logging::warn(w);
+    }
+    Ok(plan)
 }
 
 /// The pure part of `load`: turn a parsed spec into a plan.
@@ -180,7 +197,7 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         .with_context(|| format!("root.path: {}", rootfs.display()))?;
     let linux = spec.linux().clone().unwrap_or_default();
     let namespaces = namespace_plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
-    let process = process_plan(&spec)?;
+    let process = process_plan(&spec, &namespaces)?;
 
     let uid_map = id_maps(linux.uid_mappings().as_deref());
     let gid_map = id_maps(linux.gid_mappings().as_deref());
@@ -272,6 +289,7 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         sysctl,
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
+        hooks: spec.hooks().clone().unwrap_or_default(),
     })
 }
 
@@ -354,7 +372,7 @@ fn id_maps(list: Option<&[oci_spec::runtime::LinuxIdMapping]>) -> Vec<IdMap> {
         .collect()
 }
 
-fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
+fn process_plan(spec: &Spec, ns: &NamespacePlan) -> Result<ProcessPlan> {
     let Some(p) = spec.process() else {
         return Ok(ProcessPlan::default());
     };
@@ -375,9 +393,16 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
             bail!("process.env[{i}]: {e:?} is not NAME=value");
         }
     }
-    if p.terminal().unwrap_or(false) {
-        bail!("process.terminal: terminals are not supported yet");
-    }
+    let console_size = match p.console_size() {
+        Some(b) if b.height() != 0 && b.width() != 0 => {
+            let dim = |name: &str, v: u64| {
+                u16::try_from(v)
+                    .map_err(|_| anyhow!("process.consoleSize.{name}: {v} is above {}", u16::MAX))
+            };
+            Some((dim("height", b.height())?, dim("width", b.width())?))
+        }
+        _ => None,
+    };
     let user = p.user();
     Ok(ProcessPlan {
         args,
@@ -388,6 +413,17 @@ fn process_plan(spec: &Spec) -> Result<ProcessPlan> {
         additional_gids: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask(),
         rlimits: rlimits(p.rlimits().as_deref().unwrap_or(&[]))?,
+        caps: crate::capabilities::plan(
+            p.capabilities().as_ref(),
+            &crate::capabilities::Host::probe(ns.has(CloneFlags::CLONE_NEWUSER))?,
+        )?,
+        attrs: crate::process_attrs::plan(
+            p,
+            spec.linux().as_ref().and_then(|l| l.personality().as_ref()),
+            &crate::process_attrs::Host::probe(),
+        )?,
+        terminal: p.terminal().unwrap_or(false),
+        console_size,
     })
 }
 

@@ -5,18 +5,22 @@
 //!   ─────────────────────                       ───────────────────
 //!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
 //!   write uid_map/gid_map (user namespace)
-//!   [1] send Proceed ────────────────────────▶  join/create remaining namespaces,
-//!                                               mounts, /dev, pivot_root, hostname,
+//!   [1] send Proceed{hook state} ────────────▶  join/create remaining namespaces,
+//!                                               mounts, /dev
+//!   [1a] run prestart + createRuntime  ◀──────  [1a] RunHooks (only if there are any)
+//!        hooks, send HooksDone ──────────────▶  run createContainer hooks,
+//!                                               pivot_root, hostname,
 //!                                               sysctl, user, cwd, find executable
 //!   [2] wait for Ready  ◀──────────────────────  [2] send Ready (or Failed{step,error})
 //!   write state.json, pid-file, exit            block on exec.fifo until `start`,
 //!                                               then execve
 //! ```
 //!
+//! After `start` opens the fifo, the init runs the startContainer hooks and execs.
 //! If the init exits before [2], the parent reads end-of-file and reports that.
 //! A failing step is sent as `Failed { step, error }` so the parent can print it once.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::sys::socket::{recv, send, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -24,7 +28,12 @@ use std::os::fd::{AsRawFd, OwnedFd};
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Msg {
     /// [1] parent → init: everything the parent does to the init from outside is done.
-    Proceed,
+    /// Carries the state JSON (with the init's host pid) for hooks the init runs.
+    Proceed { hook_state: Option<String> },
+    /// [1a] init → parent: mounts are done; run prestart and createRuntime hooks now.
+    RunHooks,
+    /// [1a] parent → init: those hooks succeeded.
+    HooksDone,
     /// [2] init → parent: the container is set up; the init now waits on exec.fifo.
     Ready,
     /// init → parent: a step failed; the init exits after sending this.
@@ -71,14 +80,5 @@ impl Channel {
         Ok(Some(
             serde_json::from_slice(&buf[..n]).context("bad message on init channel")?,
         ))
-    }
-
-    /// Receive and insist on one particular message.
-    pub fn expect(&self, want: Msg) -> Result<()> {
-        match self.recv()? {
-            Some(m) if m == want => Ok(()),
-            Some(m) => bail!("unexpected message {m:?}, wanted {want:?}"),
-            None => bail!("the other side exited before {want:?}"),
-        }
     }
 }

@@ -7,7 +7,7 @@ use crate::errors::errno_text;
 use crate::init::{self, InitArgs};
 use crate::state::{self, ContainerDir, State};
 use crate::sys::{self, Forked};
-use crate::{logging, namespaces, timefmt};
+use crate::{console, hooks, logging, namespaces, timefmt};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -25,12 +25,20 @@ pub struct CreateOpts<'a> {
     pub pid_file: Option<&'a Path>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Where the init sends a terminal's pty master (`--console-socket`).
+    pub console_socket: Option<&'a Path>,
+    /// False only for `run` in the foreground, which then receives the master itself.
+    pub detach: bool,
+    /// `--preserve-fds N`: fds 3..3+N go to the container process.
+    pub preserve_fds: u32,
 }
 
 /// What `create` leaves for `run`: the container's directory (still locked) and state.
 pub struct Created {
     pub dir: ContainerDir,
     pub state: State,
+    /// The pty master, when `run` in the foreground drives the container's terminal.
+    pub master: Option<std::os::fd::OwnedFd>,
 }
 
 /// Undo a half-made container: kill the init, reap it, remove the state directory.
@@ -56,6 +64,14 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         let _t = logging::step("create: load bundle");
         bundle::load(o.bundle)?
     };
+    // Before the state dir: a bad --console-socket leaves nothing behind.
+    let console::Sockets {
+        init: console_init,
+        receive: console_receive,
+    } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
+    let mut plan = plan;
+    let preserve_fds = passed_fds(o.preserve_fds, &mut plan.process.env);
+    let plan = plan;
     let dir = {
         let _t = logging::step("create: state directory");
         ContainerDir::create(o.root, o.id)?
@@ -94,6 +110,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
                     state_dir,
                     no_pivot: o.no_pivot,
                     no_new_keyring: o.no_new_keyring,
+                    console: std::cell::Cell::new(console_init),
+                    preserve_fds,
                 })
             }
             Ok(Forked::Parent(pid)) => {
@@ -109,6 +127,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     };
     drop(init_end);
     drop(state_dir);
+    // The init holds the console socket now; the receiver sees it close when the init does.
+    drop(console_init);
 
     {
         let _t = logging::step("create: id maps");
@@ -119,30 +139,59 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             namespaces::write_id_maps(pid, &plan)?;
         }
     }
-    // [1] Proceed, then [2] wait for Ready.
-    parent_end.send(&Msg::Proceed)?;
+    // [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
+    let state_for_hooks =
+        |pid| hooks::state_json(o.id, "creating", pid, &plan.bundle, &plan.annotations);
+    let has_hooks = plan.hooks != Default::default();
+    parent_end.send(&Msg::Proceed {
+        hook_state: has_hooks.then(|| state_for_hooks(pid)),
+    })?;
     let mut pid = pid;
     {
         let _t = logging::step("create: init setup");
-        let mut msg = parent_end.recv()?;
-        if let Some(Msg::InitPid(real)) = msg {
-            // The init forked into a new PID namespace; its child is the real init.
-            let _ = waitpid(Pid::from_raw(pid), None);
-            pid = real;
-            cleanup.pid = Some(real);
-            msg = parent_end.recv()?;
-        }
-        match msg {
-            Some(Msg::Ready) => {}
-            Some(Msg::Failed { step, error }) => {
-                logging::debug(&format!("create: init failed at step {step}"));
-                bail!("{error}")
+        loop {
+            match parent_end.recv()? {
+                Some(Msg::Ready) => break,
+                Some(Msg::InitPid(real)) => {
+                    // The init forked into a new PID namespace; its child is the real init.
+                    let _ = waitpid(Pid::from_raw(pid), None);
+                    pid = real;
+                    cleanup.pid = Some(real);
+                }
+                Some(Msg::RunHooks) => {
+                    let _t = logging::step("create: prestart and createRuntime hooks");
+                    let state = state_for_hooks(pid);
+                    #[allow(deprecated)]
+                    let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
+                    let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
+                    let res = hooks::run_all("prestart", prestart, &state)
+                        .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
+                    if let Err(e) = res {
+                        // The spec continues with delete: poststop hooks run too.
+                        let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
+                        hooks::run_all_warn(
+                            "poststop",
+                            poststop,
+                            &state.replace("\"creating\"", "\"stopped\""),
+                        );
+                        return Err(e);
+                    }
+                    parent_end.send(&Msg::HooksDone)?;
+                }
+                Some(Msg::Failed { step, error }) => {
+                    logging::debug(&format!("create: init failed at step {step}"));
+                    bail!("{error}")
+                }
+                Some(other) => bail!("container init: unexpected message {other:?}"),
+                None => bail!("container init exited during {}", exit_reason(pid)),
             }
-            Some(other) => bail!("container init: unexpected message {other:?}"),
-            None => bail!("container init exited during {}", exit_reason(pid)),
         }
     }
 
+    // The init sent the master before Ready, so it is waiting on the socket.
+    let master = console_receive
+        .map(|s| console::receive_master(&s))
+        .transpose()?;
     let (_, pid_start) = state::proc_stat(pid).ok_or_else(|| anyhow!("init {pid} vanished"))?;
     let st = State {
         id: o.id.to_string(),
@@ -155,6 +204,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         own_pid_ns: plan
             .namespaces
             .creates(nix::sched::CloneFlags::CLONE_NEWPID),
+        hooks: has_hooks.then(|| plan.hooks.clone()),
     };
     dir.save(&st)?;
     if let Some(pf) = o.pid_file {
@@ -163,7 +213,11 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     cleanup.pid = None;
     cleanup.dir = None;
     drop(cleanup);
-    Ok(Created { dir, state: st })
+    Ok(Created {
+        dir,
+        state: st,
+        master,
+    })
 }
 
 fn exit_reason(pid: i32) -> String {
@@ -175,6 +229,38 @@ fn exit_reason(pid: i32) -> String {
         Ok(nix::sys::wait::WaitStatus::Signaled(_, s, _)) => format!("setup (killed by {s:?})"),
         _ => "setup".to_string(),
     }
+}
+
+/// The socket-activation fds systemd passed to us (LISTEN_FDS, when LISTEN_PID is us),
+/// which go to the container as runc does.
+fn listen_fds() -> u32 {
+    match (std::env::var("LISTEN_FDS"), std::env::var("LISTEN_PID")) {
+        (Ok(n), Ok(p)) if p.parse() == Ok(std::process::id()) => n.parse::<u32>().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// How many fds from 3 on the container gets: LISTEN_FDS plus `--preserve-fds`.
+/// Also tells the container process about the socket-activation ones.
+fn passed_fds(preserve: u32, env: &mut Vec<String>) -> u32 {
+    let listen = listen_fds();
+    if listen > 0 {
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={listen}"));
+        env.push("LISTEN_PID=1".to_string());
+    }
+    listen + preserve
+}
+
+/// Check, before berth opens any file of its own, that every fd to be passed is open:
+/// otherwise one of our fds would take its number and leak into the container.
+pub fn check_passed_fds(preserve: u32) -> Result<()> {
+    for fd in 3..3 + listen_fds() + preserve {
+        if nix::fcntl::fcntl(sys::borrow_fd(fd as i32), nix::fcntl::FcntlArg::F_GETFD).is_err() {
+            bail!("--preserve-fds {preserve}: fd {fd} is not open");
+        }
+    }
+    Ok(())
 }
 
 /// Write the pid file atomically (temp file + rename), as runc does.
@@ -212,6 +298,9 @@ pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
         )
     })?;
     let deadline = Instant::now() + Duration::from_secs(30);
+    // Phase 1 waits for the init's byte (it has run the startContainer hooks);
+    // phase 2 for end-of-file (its execve closed the fifo).
+    let mut got_byte = false;
     loop {
         let mut fds = [
             nix::poll::PollFd::new(f.as_fd(), nix::poll::PollFlags::POLLIN),
@@ -228,17 +317,24 @@ pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
         let init_exited = fds[1].revents().is_some_and(|r| !r.is_empty());
         let mut b = [0u8; 1];
         match f.read(&mut b) {
-            Ok(1) => break,
+            Ok(1) => got_byte = true,
+            Ok(_) if got_byte => break,
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e).context("read exec.fifo"),
         }
-        if init_exited {
+        if init_exited && !got_byte {
             bail!("cannot start a container whose init has exited");
         }
     }
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    hooks::run_all_warn("poststart", st.poststart(), &st.hook_state("running"));
     Ok(())
+}
+
+/// After a container is deleted: its poststop hooks, whose failures are only logged.
+pub fn poststop(st: &State) {
+    hooks::run_all_warn("poststop", st.poststop(), &st.hook_state("stopped"));
 }
 
 /// Wait until the container's init is gone (or a zombie), up to `timeout`.

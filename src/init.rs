@@ -9,6 +9,7 @@ use crate::channel::{Channel, Msg};
 use crate::errors::errno_text;
 use crate::process;
 use crate::rootfs::{self, mounts::MountEnv};
+use crate::{capabilities, process_attrs};
 use crate::{logging, sys};
 use anyhow::{anyhow, Context, Result};
 use nix::sched::{setns, unshare, CloneFlags};
@@ -25,6 +26,11 @@ pub struct InitArgs<'a> {
     pub state_dir: OwnedFd,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
+    /// Socket to send a terminal's pty master on (`process.terminal`); taken and closed
+    /// once the master is sent.
+    pub console: std::cell::Cell<Option<OwnedFd>>,
+    /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
+    pub preserve_fds: u32,
 }
 
 type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
@@ -42,7 +48,7 @@ impl<T> Step<T> for Result<T> {
 /// Entry point of the cloned child; never returns.
 pub fn main(args: InitArgs) -> ! {
     match run(&args) {
-        Ok(exec) => {
+        Ok((exec, _fifo)) => {
             let err = process::exec(&exec);
             // The parent is gone by now (start has run); stderr is all that is left.
             let _ = writeln!(std::io::stderr(), "berth: {err:#}");
@@ -58,7 +64,8 @@ pub fn main(args: InitArgs) -> ! {
     }
 }
 
-fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
+/// Returns what to exec, and the fifo's write end, which must stay open until execve.
+fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     let plan = a.plan;
     // If `create` dies while we set up, we die too; cleared before Ready below.
     sys::set_parent_death_signal(libc::SIGKILL)
@@ -68,27 +75,43 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
 
     // [1] The parent has written our id maps (and, later, placed us in our cgroup).
-    a.chan.expect(Msg::Proceed).step("wait for parent")?;
+    let hook_state = match a.chan.recv().step("wait for parent")? {
+        Some(Msg::Proceed { hook_state }) => hook_state.unwrap_or_default(),
+        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    };
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
+    // Early, while the host's /proc is still mounted here: the container may have none.
+    process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
         userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
     };
-    rootfs::prepare(plan, &env, a.no_pivot).step("rootfs")?;
+    let mut before_pivot = || create_hooks(plan, &a.chan, &hook_state);
+    rootfs::prepare(plan, &env, a.no_pivot, &mut before_pivot).step("rootfs")?;
+    // Our own session, to give it the container's terminal as controlling terminal;
+    // both before finalize, which may make the root (and so /dev/console) read-only.
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = a.console.take() {
+        crate::console::setup_in_init(&plan.process, sock).step("console")?;
+    }
     set_names(plan).step("hostname")?;
     write_sysctl(plan).step("sysctl")?;
     rootfs::finalize(plan, userns).step("rootfs")?;
 
-    nix::unistd::setsid()
-        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
-        .step("session")?;
     if !a.no_new_keyring {
         join_keyring(a.id).step("keyring")?;
     }
     let p = &plan.process;
     process::set_rlimits(p).step("rlimits")?;
+    // These need capabilities the next steps drop.
+    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
+    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    capabilities::prepare(&p.caps).step("capabilities")?;
     process::switch_user(p).step("user")?;
+    capabilities::apply(&p.caps).step("capabilities")?;
     let umask = p.umask.unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
     nix::unistd::chdir(&p.cwd)
@@ -97,18 +120,25 @@ fn run(a: &InitArgs) -> StepResult<process::ExecArgs> {
     let env = process::env_with_home(p);
     let path = process::find_executable(&p.args[0], &env).step("exec")?;
     let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
+    process_attrs::set_personality(&p.attrs).step("personality")?;
+    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
+    // Seccomp goes here: after no_new_privs, which lets an unprivileged process load a
+    // filter. Without noNewPrivileges loading one needs CAP_SYS_ADMIN, so it has to move
+    // before capabilities::prepare (as runc does).
 
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
     // [2] Ready: `create` returns now; we block until `start` opens the fifo.
     a.chan.send(&Msg::Ready).step("ready")?;
-    if let Err(e) = wait_for_start(a) {
-        // Nobody reads the channel any more; stderr is where this can still be seen.
-        let _ = writeln!(std::io::stderr(), "berth: init: exec.fifo: {e:#}");
-        std::process::exit(1);
+    match wait_for_start(a, &hook_state) {
+        Ok(fifo) => Ok((exec, fifo)),
+        Err(e) => {
+            // Nobody reads the channel any more; stderr is where this can still be seen.
+            let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
+            std::process::exit(1);
+        }
     }
-    Ok(exec)
 }
 
 /// Join the user namespace (if given by path) and create what the clone could not.
@@ -156,6 +186,24 @@ fn enter_namespaces(plan: &Plan, chan: &Channel) -> Result<bool> {
     Ok(userns)
 }
 
+/// [1a] Before pivot_root: the parent runs prestart and createRuntime hooks in the
+/// runtime's namespaces, then we run createContainer hooks in ours.
+fn create_hooks(plan: &Plan, chan: &Channel, state: &str) -> Result<()> {
+    let h = &plan.hooks;
+    #[allow(deprecated)]
+    let prestart = h.prestart().as_ref().is_some_and(|v| !v.is_empty());
+    if prestart || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty()) {
+        chan.send(&Msg::RunHooks)?;
+        match chan.recv()? {
+            Some(Msg::HooksDone) => {}
+            // The parent reports the hook's failure itself and kills us.
+            _ => std::process::exit(1),
+        }
+    }
+    let hooks = h.create_container().as_deref().unwrap_or(&[]);
+    crate::hooks::run_all("createContainer", hooks, state)
+}
+
 fn set_names(plan: &Plan) -> Result<()> {
     if let Some(h) = &plan.hostname {
         nix::unistd::sethostname(h).map_err(|e| anyhow!("hostname {h:?}: {}", errno_text(e)))?;
@@ -191,8 +239,10 @@ fn join_keyring(id: &str) -> Result<()> {
     }
 }
 
-/// Block until `start` opens exec.fifo for reading, then tell it we are going.
-fn wait_for_start(a: &InitArgs) -> Result<()> {
+/// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then
+/// tell `start` we are going. The fd is close-on-exec: `start` sees end-of-file on the
+/// fifo exactly when execve has happened (or we died), and only then runs poststart.
+fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     let _t = logging::step("init: wait for start");
     let fd = nix::fcntl::openat(
         a.state_dir.as_fd(),
@@ -200,9 +250,19 @@ fn wait_for_start(a: &InitArgs) -> Result<()> {
         nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .map_err(|e| anyhow!("open: {}", errno_text(e)))?;
-    nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("write: {}", errno_text(e)))?;
+    .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
+    let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
+    let state = hook_state.replace("\"creating\"", "\"created\"");
+    crate::hooks::run_all("startContainer", hooks, &state)?;
+    nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
     // No fd of the runtime or of the caller beyond stdio reaches the container.
-    sys::cloexec_from(3).context("close fds")?;
-    Ok(())
+    sys::cloexec_from(3 + a.preserve_fds).context("close fds")?;
+    for fd in 3..3 + a.preserve_fds as i32 {
+        nix::fcntl::fcntl(
+            sys::borrow_fd(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
+    }
+    Ok(fd)
 }

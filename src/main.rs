@@ -8,16 +8,20 @@
 #![allow(clippy::unnecessary_cast)]
 
 mod bundle;
+mod capabilities;
 mod channel;
 mod cli;
 mod commands;
+mod console;
 mod container;
 mod errors;
+mod hooks;
 mod init;
 mod logging;
 mod mountinfo;
 mod namespaces;
 mod process;
+mod process_attrs;
 mod rootfs;
 mod signal;
 mod state;
@@ -40,7 +44,10 @@ fn main() {
         eprintln!("berth: no command given; see berth --help");
         std::process::exit(1);
     };
-    let code = match setup_logging(&cli).and_then(|()| commands::dispatch(&cli, cmd)) {
+    let code = match check_fds(cmd)
+        .and_then(|()| setup_logging(&cli))
+        .and_then(|()| commands::dispatch(&cli, cmd))
+    {
         Ok(code) => code,
         Err(e) => {
             let msg = format!("{e:#}");
@@ -53,6 +60,15 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Runs before logging opens its file, so that file cannot take a passed fd's number.
+fn check_fds(cmd: &cli::Command) -> anyhow::Result<()> {
+    match cmd {
+        cli::Command::Create(a) => container::check_passed_fds(a.common.preserve_fds),
+        cli::Command::Run(a) => container::check_passed_fds(a.common.preserve_fds),
+        _ => Ok(()),
+    }
 }
 
 fn setup_logging(cli: &cli::Cli) -> anyhow::Result<()> {

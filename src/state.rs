@@ -34,6 +34,30 @@ pub struct State {
     /// Whether the container has its own PID namespace (then killing the init kills all).
     #[serde(default)]
     pub own_pid_ns: bool,
+    /// The config's hooks: poststart and poststop run from later commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
+}
+
+impl State {
+    /// The state JSON hooks read, with the given status.
+    pub fn hook_state(&self, status: &str) -> String {
+        crate::hooks::state_json(&self.id, status, self.pid, &self.bundle, &self.annotations)
+    }
+
+    pub fn poststart(&self) -> &[oci_spec::runtime::Hook] {
+        self.hooks
+            .as_ref()
+            .and_then(|h| h.poststart().as_deref())
+            .unwrap_or(&[])
+    }
+
+    pub fn poststop(&self) -> &[oci_spec::runtime::Hook] {
+        self.hooks
+            .as_ref()
+            .and_then(|h| h.poststop().as_deref())
+            .unwrap_or(&[])
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -310,6 +334,7 @@ mod tests {
             created: "now".into(),
             annotations: HashMap::new(),
             own_pid_ns: true,
+            hooks: None,
         };
         dir.save(&st).unwrap();
         assert_eq!(dir.load().unwrap().pid, st.pid);

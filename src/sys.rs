@@ -150,3 +150,144 @@ pub fn kill_raw(pid: i32, sig: i32) -> i32 {
     // SAFETY: kill takes two integers and touches no memory of ours.
     unsafe { libc::kill(pid, sig) }
 }
+
+/// ioctl(TIOCSCTTY): make the terminal `fd` the controlling terminal of this process's
+/// session (the caller is a session leader without one).
+pub fn set_controlling_terminal(fd: BorrowedFd) -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument (0: do not steal from another session).
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSCTTY, 0) };
+    check(ret as libc::c_long)?;
+    Ok(())
+}
+
+/// ioctl(TIOCGWINSZ): the window size of terminal `fd`.
+pub fn window_size(fd: BorrowedFd) -> io::Result<libc::winsize> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `struct winsize` through the pointer, which points
+    // at a live, properly sized value.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) };
+    check(ret as libc::c_long)?;
+    Ok(ws)
+}
+
+/// ioctl(TIOCSWINSZ): set the window size of terminal `fd` (on a pty master or slave;
+/// the kernel sends SIGWINCH to the slave's foreground process group).
+pub fn set_window_size(fd: BorrowedFd, ws: &libc::winsize) -> io::Result<()> {
+    // SAFETY: TIOCSWINSZ reads one `struct winsize` through the pointer, which points at
+    // a live value for the whole call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, ws as *const libc::winsize) };
+    check(ret as libc::c_long)?;
+    Ok(())
+}
+
+/// recvmsg(2) of one message carrying exactly one fd by SCM_RIGHTS (as a console socket
+/// delivers a pty master). Returns the fd, close-on-exec, and the message's payload.
+/// Extra fds, if a peer sent more, are closed.
+pub fn recv_fd(sock: BorrowedFd) -> io::Result<(OwnedFd, Vec<u8>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut payload = vec![0u8; 4096];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let (fds, len) = loop {
+        let mut iov = [io::IoSliceMut::new(&mut payload)];
+        match recvmsg::<()>(
+            sock.as_raw_fd(),
+            &mut iov,
+            Some(&mut cmsg),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(msg) => {
+                let mut fds = Vec::new();
+                for c in msg.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(r) = c {
+                        fds.extend(r);
+                    }
+                }
+                break (fds, msg.bytes);
+            }
+        }
+    };
+    let mut owned: Vec<OwnedFd> = fds
+        .into_iter()
+        .map(|fd| {
+            // SAFETY: the kernel just installed this fd in our table for this message;
+            // nothing else refers to it, so it gets exactly one owner here.
+            unsafe { OwnedFd::from_raw_fd(fd) }
+        })
+        .collect();
+    payload.truncate(len);
+    if owned.is_empty() {
+        let what = if len == 0 {
+            "the peer closed the socket"
+        } else {
+            "a message without a file descriptor"
+        };
+        return Err(io::Error::new(io::ErrorKind::InvalidData, what));
+    }
+    Ok((owned.remove(0), payload))
+}
+
+/// `struct sched_attr` of sched_setattr(2), up to the utilization clamps
+/// (SCHED_ATTR_SIZE_VER1); libc does not define it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SchedAttr {
+    pub size: u32,
+    pub policy: u32,
+    pub flags: u64,
+    pub nice: i32,
+    pub priority: u32,
+    pub runtime: u64,
+    pub deadline: u64,
+    pub period: u64,
+    pub util_min: u32,
+    pub util_max: u32,
+}
+
+/// sched_setattr(2) on the calling thread.
+pub fn sched_setattr(attr: &SchedAttr) -> io::Result<()> {
+    let attr = SchedAttr {
+        size: std::mem::size_of::<SchedAttr>() as u32,
+        ..*attr
+    };
+    // SAFETY: `attr` is a repr(C) sched_attr whose `size` field gives its real size; the
+    // kernel only reads it during the call.
+    check(unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) })?;
+    Ok(())
+}
+
+/// ioprio_set(2) for the calling process (IOPRIO_WHO_PROCESS, pid 0).
+pub fn ioprio_set(ioprio: u32) -> io::Result<()> {
+    const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+    // SAFETY: plain integer arguments; touches no memory of ours.
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_ioprio_set,
+            IOPRIO_WHO_PROCESS,
+            0,
+            ioprio as libc::c_int,
+        )
+    })?;
+    Ok(())
+}
+
+/// personality(2): set the execution domain (PER_LINUX, PER_LINUX32, ...).
+pub fn set_personality(persona: u64) -> io::Result<()> {
+    // SAFETY: one integer argument; touches no memory of ours.
+    let ret = unsafe { libc::personality(persona as libc::c_ulong) };
+    check(ret as libc::c_long)?;
+    Ok(())
+}
+
+/// Borrow an fd number the caller has just checked is open (fds 0-2, passed fds).
+pub fn borrow_fd(fd: i32) -> BorrowedFd<'static> {
+    // SAFETY: callers only use this for fds that stay open for the rest of the process
+    // (stdio and fds handed to us by our caller), and only for fcntl calls.
+    unsafe { BorrowedFd::borrow_raw(fd) }
+}

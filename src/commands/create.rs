@@ -2,17 +2,12 @@
 
 use crate::cli::CommonCreate;
 use crate::container::{self, CreateOpts, Created};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use std::path::Path;
 
-/// Shared by `create` and `run`.
-pub fn create(root: &Path, a: &CommonCreate) -> Result<Created> {
-    if a.console_socket.is_some() {
-        bail!("--console-socket: terminals are not supported yet");
-    }
-    if a.preserve_fds != 0 {
-        bail!("--preserve-fds: not supported yet");
-    }
+/// Shared by `create` and `run`; `detach` is false only for `run` in the foreground,
+/// the one case where berth itself can drive a terminal.
+pub fn create(root: &Path, a: &CommonCreate, detach: bool) -> Result<Created> {
     container::create(&CreateOpts {
         root,
         id: &a.id,
@@ -20,9 +15,12 @@ pub fn create(root: &Path, a: &CommonCreate) -> Result<Created> {
         pid_file: a.pid_file.as_deref(),
         no_pivot: a.no_pivot,
         no_new_keyring: a.no_new_keyring,
+        console_socket: a.console_socket.as_deref(),
+        detach,
+        preserve_fds: a.preserve_fds,
     })
 }
 
 pub fn run(root: &Path, a: &CommonCreate) -> Result<()> {
-    create(root, a).map(|_| ())
+    create(root, a, true).map(|_| ())
 }

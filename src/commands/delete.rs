@@ -31,7 +31,9 @@ pub fn run(root: &Path, a: &DeleteArgs) -> Result<()> {
             s.as_str()
         ),
     }
-    dir.remove()
+    dir.remove()?;
+    crate::container::poststop(&st);
+    Ok(())
 }
 
 fn kill_and_wait(st: &crate::state::State) -> Result<()> {

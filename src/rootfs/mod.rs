@@ -21,7 +21,14 @@ fn ms(bits: u64) -> MsFlags {
 }
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`).
-pub fn prepare(plan: &Plan, env: &MountEnv, no_pivot: bool) -> Result<()> {
+/// `before_pivot` runs once everything is mounted but the host is still in view
+/// (the createRuntime/createContainer hooks' moment).
+pub fn prepare(
+    plan: &Plan,
+    env: &MountEnv,
+    no_pivot: bool,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
     let _t = logging::step("rootfs: prepare");
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
@@ -84,6 +91,7 @@ pub fn prepare(plan: &Plan, env: &MountEnv, no_pivot: bool) -> Result<()> {
         devices::create_symlinks(root.as_fd())?;
     }
 
+    before_pivot()?;
     let _t = logging::step("rootfs: pivot_root");
     if no_pivot {
         move_root(&plan.rootfs)

@@ -1,0 +1,497 @@
+//! The container's cgroup: where it goes, making it, putting the init in it, writing the
+//! resource limits, and everything later commands do with it (freeze, kill, stats,
+//! remove).
+//!
+//! ```text
+//!   bundle ─▶ prepare (pure: layout, path, checked writes) ─▶ create dirs ─▶ apply writes
+//!           ─▶ enter(init pid) ─▶ Cgroup saved in state.json for pause/kill/ps/delete
+//! ```
+//!
+//! v1 controllers each get a directory in their own hierarchy; a hybrid host also gets
+//! one in its v2 hierarchy, which takes the controllers v1 does not hold (hugetlb here).
+
+pub mod bpf;
+pub mod devices;
+pub mod freezer;
+pub mod kill;
+pub mod mode;
+pub mod path;
+pub mod remove;
+pub mod resources;
+pub mod stats;
+pub mod v1;
+pub mod v2;
+
+use crate::errors::describe_io;
+use anyhow::{anyhow, bail, Result};
+use mode::{Host, Mode};
+use oci_spec::runtime::LinuxResources;
+use serde::{Deserialize, Serialize};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The container's cgroup directories, one per hierarchy; kept in state.json.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cgroup {
+    pub mode: Mode,
+    pub dirs: Vec<Dir>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dir {
+    /// The v1 controllers of this hierarchy; empty for the v2 one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub controllers: Vec<String>,
+    pub path: PathBuf,
+    /// The topmost directory berth made for the container: removal goes up to it and no
+    /// further. `None` when the directory was there before (a cgroup shared with others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made: Option<PathBuf>,
+}
+
+/// Which directory a write goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    V1(&'static str),
+    V2,
+}
+
+/// What to do when the file of a write does not exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    Fail,
+    Skip,
+    /// Write this (file, value) instead (e.g. blkio.bfq.weight when blkio.weight is absent).
+    Instead(String, String),
+}
+
+/// One cgroup file write, with the config key it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub target: Target,
+    pub file: String,
+    pub value: String,
+    pub key: String,
+    pub missing: Missing,
+}
+
+impl Write {
+    pub fn new(target: Target, file: &str, value: impl ToString, key: &str) -> Write {
+        Write {
+            target,
+            file: file.to_string(),
+            value: value.to_string(),
+            key: key.to_string(),
+            missing: Missing::Fail,
+        }
+    }
+    pub fn or_skip(mut self) -> Write {
+        self.missing = Missing::Skip;
+        self
+    }
+    pub fn or_instead(mut self, file: &str, value: impl ToString) -> Write {
+        self.missing = Missing::Instead(file.to_string(), value.to_string());
+        self
+    }
+}
+
+/// What planning writes needs to know about the host.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub mode: Mode,
+    /// Controllers mounted as v1 hierarchies.
+    pub v1: Vec<String>,
+    /// Controllers the v2 hierarchy offers.
+    pub v2: Vec<String>,
+    /// Online CPUs and memory nodes ("0-3"), to check cpuset requests against.
+    pub cpus: String,
+    pub mems: String,
+}
+
+impl Layout {
+    pub fn from_host(host: &Host) -> Layout {
+        let read = |p: &str, dflt: &str| {
+            std::fs::read_to_string(p)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_else(|_| dflt.to_string())
+        };
+        Layout {
+            mode: host.mode,
+            v1: host
+                .v1
+                .iter()
+                .flat_map(|h| h.controllers.iter().cloned())
+                .collect(),
+            v2: host.v2_controllers(),
+            cpus: read("/sys/devices/system/cpu/online", "0"),
+            mems: read("/sys/devices/system/node/online", "0"),
+        }
+    }
+
+    /// Where the files of a controller live: v1 where it is mounted as v1, else v2 where
+    /// the v2 hierarchy offers it (on a hybrid host, hugetlb often sits there).
+    pub fn target(&self, key: &str, v1: &'static str, v2: &str) -> Result<Target> {
+        let in_v1 = self.v1.iter().any(|c| c == v1);
+        let in_v2 = self.mode != Mode::Legacy && self.v2.iter().any(|c| c == v2);
+        match self.mode {
+            Mode::Unified if in_v2 => Ok(Target::V2),
+            Mode::Unified => bail!(
+                "{key}: the {v2} controller is not available in this host's cgroup v2 hierarchy"
+            ),
+            _ if in_v1 => Ok(Target::V1(v1)),
+            _ if in_v2 => Ok(Target::V2),
+            _ => bail!("{key}: the {v1} cgroup controller is not mounted on this host"),
+        }
+    }
+}
+
+impl Cgroup {
+    pub fn v2(&self) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|d| d.controllers.is_empty())
+            .map(|d| d.path.as_path())
+    }
+
+    pub fn v1(&self, controller: &str) -> Option<&Path> {
+        self.dirs
+            .iter()
+            .find(|d| d.controllers.iter().any(|c| c == controller))
+            .map(|d| d.path.as_path())
+    }
+
+    pub fn dir(&self, t: Target) -> Option<&Path> {
+        match t {
+            Target::V1(c) => self.v1(c),
+            Target::V2 => self.v2(),
+        }
+    }
+
+    /// The directory whose cgroup.procs lists the container's processes best: the v2
+    /// one where there is one (it is always populated), else a v1 one.
+    pub fn procs_dir(&self) -> Option<&Path> {
+        self.v2()
+            .or_else(|| self.v1("pids"))
+            .or_else(|| self.v1("freezer"))
+            .or_else(|| self.v1("memory"))
+            .or_else(|| self.dirs.first().map(|d| d.path.as_path()))
+    }
+}
+
+/// Everything `create` needs, worked out and checked before anything is made.
+pub struct Prepared {
+    pub host: Host,
+    pub layout: Layout,
+    pub place: path::Where,
+    pub writes: Vec<Write>,
+    /// The device rules, loaded as an eBPF program on the v2 directory (`None` when the
+    /// v1 devices controller takes them, as ordinary writes).
+    pub bpf: Option<Vec<devices::Rule>>,
+}
+
+/// Plan the container's cgroup from its config. `None` when the host has no cgroups.
+pub fn prepare(
+    cgroups_path: Option<&Path>,
+    res: Option<&LinuxResources>,
+    nodes: &[devices::Node],
+    id: &str,
+) -> Result<Option<Prepared>> {
+    let host = Host::detect()?;
+    if host.v1.is_empty() && host.v2.is_none() {
+        crate::logging::debug("cgroups: none mounted on this host; the container gets none");
+        return Ok(None);
+    }
+    let place = path::parse(cgroups_path, id)?;
+    let layout = Layout::from_host(&host);
+    let empty = LinuxResources::default();
+    let res = res.unwrap_or(&empty);
+    let mut writes = resources::plan(res, &layout, &resources::Current::default())?;
+    let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]), nodes)?;
+    let bpf = match layout.target("linux.resources.devices", "devices", "devices") {
+        Ok(Target::V1(_)) => {
+            writes.extend(devices::v1_writes(&rules));
+            None
+        }
+        // The v2 hierarchy has no devices controller file: device control is eBPF there.
+        _ if host.v2.is_some() => Some(rules),
+        _ => None,
+    };
+    Ok(Some(Prepared {
+        host,
+        layout,
+        place,
+        writes,
+        bpf,
+    }))
+}
+
+/// Make the container's directories. On failure, what was made is removed again.
+pub fn create(p: &Prepared) -> Result<Cgroup> {
+    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut cg = Cgroup {
+        mode: p.host.mode,
+        dirs: Vec::new(),
+    };
+    let mut hierarchies: Vec<&mode::Hierarchy> = p.host.v1.iter().collect();
+    hierarchies.extend(p.host.v2.iter());
+    for h in hierarchies {
+        let dir = path::dir_in(h, &proc_cgroup, &p.place);
+        match make_dir(h, &dir) {
+            Ok(made) => cg.dirs.push(Dir {
+                controllers: h.controllers.clone(),
+                path: dir,
+                made,
+            }),
+            Err(e) => {
+                let _ = remove::remove(&cg);
+                return Err(e);
+            }
+        }
+    }
+    Ok(cg)
+}
+
+/// mkdir -p, remembering the topmost directory made; v1 cpuset directories get their
+/// parent's CPUs and memory nodes (they start empty, and nothing can join them then),
+/// v2 parents get the controllers enabled for their children.
+fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
+    let is_v2 = h.controllers.is_empty();
+    let cpuset = h.controllers.iter().any(|c| c == "cpuset");
+    let missing: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|a| *a != h.mount_point && !a.exists())
+        .collect();
+    if is_v2 {
+        // Top down: a parent must delegate a controller before its child can.
+        let parent = missing.last().copied().unwrap_or(dir).parent();
+        let mut chain: Vec<&Path> = parent
+            .into_iter()
+            .flat_map(Path::ancestors)
+            .take_while(|a| a.starts_with(&h.mount_point))
+            .collect();
+        chain.reverse();
+        for a in chain {
+            enable_controllers(a);
+        }
+    }
+    for (i, d) in missing.iter().rev().enumerate() {
+        if let Err(e) = std::fs::create_dir(d) {
+            let made = (i > 0).then(|| missing[missing.len() - 1].to_path_buf());
+            if let Some(top) = made {
+                let _ = remove::remove_dir(d.parent().unwrap_or(d), Some(&top));
+            }
+            bail!("cgroup: mkdir {}: {}", d.display(), describe_io(&e));
+        }
+        if is_v2 && i + 1 < missing.len() {
+            enable_controllers(d);
+        }
+        if cpuset {
+            inherit_cpuset(d);
+        }
+    }
+    Ok(missing.last().map(|p| p.to_path_buf()))
+}
+
+/// Let `dir`'s children use every controller `dir` has. Failures are normal (a parent
+/// with processes of its own cannot delegate) and only mean fewer controllers below.
+fn enable_controllers(dir: &Path) {
+    let have = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap_or_default();
+    let on = std::fs::read_to_string(dir.join("cgroup.subtree_control")).unwrap_or_default();
+    let want: Vec<String> = have
+        .split_whitespace()
+        .filter(|c| !on.split_whitespace().any(|o| o == *c))
+        .map(|c| format!("+{c}"))
+        .collect();
+    if want.is_empty() {
+        return;
+    }
+    let file = dir.join("cgroup.subtree_control");
+    if write_file(&file, &want.join(" ")).is_err() {
+        for w in &want {
+            let _ = write_file(&file, w);
+        }
+    }
+}
+
+fn inherit_cpuset(dir: &Path) {
+    let Some(parent) = dir.parent() else { return };
+    for f in ["cpuset.cpus", "cpuset.mems"] {
+        let mine = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+        if mine.trim().is_empty() {
+            if let Ok(v) = std::fs::read_to_string(parent.join(f)) {
+                let _ = write_file(&dir.join(f), v.trim());
+            }
+        }
+    }
+}
+
+/// Open without creating (a missing cgroup file is an error, not a new file), truncate,
+/// write the value in one write(2) as cgroupfs wants.
+pub fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
+    f.write_all(value.as_bytes())
+}
+
+pub fn read_file(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| anyhow!("read {}: {}", path.display(), describe_io(&e)))
+}
+
+/// Do the writes, in order.
+pub fn apply(cg: &Cgroup, writes: &[Write]) -> Result<()> {
+    for w in writes {
+        let dir = cg.dir(w.target).ok_or_else(|| {
+            anyhow!("{}: the container has no cgroup for {}", w.key, w.file)
+        })?;
+        let path = dir.join(&w.file);
+        let err = match write_file(&path, &w.value) {
+            Ok(()) => continue,
+            Err(e) => e,
+        };
+        if err.kind() != std::io::ErrorKind::NotFound {
+            bail!(
+                "{}: write {:?} to {}: {}",
+                w.key,
+                w.value,
+                path.display(),
+                describe_io(&err)
+            );
+        }
+        match &w.missing {
+            Missing::Skip => {}
+            Missing::Instead(file, value) => {
+                let alt = dir.join(file);
+                write_file(&alt, value).map_err(|e| {
+                    anyhow!(
+                        "{}: write {:?} to {}: {}",
+                        w.key,
+                        value,
+                        alt.display(),
+                        describe_io(&e)
+                    )
+                })?;
+            }
+            Missing::Fail => bail!(
+                "{}: {} does not exist in {} (no such cgroup file, or its controller is not enabled)",
+                w.key,
+                w.file,
+                dir.display()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// Write the planned resources and load the device program.
+pub fn setup(cg: &Cgroup, p: &Prepared) -> Result<()> {
+    apply(cg, &p.writes)?;
+    if let (Some(rules), Some(dir)) = (&p.bpf, cg.v2()) {
+        devices::load_program(dir, rules)?;
+    }
+    Ok(())
+}
+
+/// Move `pid` into every directory of the container's cgroup.
+pub fn enter(cg: &Cgroup, pid: i32) -> Result<()> {
+    for d in &cg.dirs {
+        let procs = d.path.join("cgroup.procs");
+        write_file(&procs, &pid.to_string()).map_err(|e| {
+            anyhow!(
+                "cgroup: move init into {}: {}",
+                d.path.display(),
+                describe_io(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub mod testing {
+    //! A fake cgroupfs in a temporary directory: the real file names, empty.
+
+    use super::*;
+
+    pub const V1_FILES: &[(&str, &[&str])] = &[
+        ("memory", &["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
+            "memory.kmem.tcp.limit_in_bytes", "memory.swappiness", "memory.oom_control"]),
+        ("cpu", &["cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us",
+            "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"]),
+        ("cpuset", &["cpuset.cpus", "cpuset.mems"]),
+        ("pids", &["pids.max"]),
+        ("blkio", &["blkio.bfq.weight", "blkio.bfq.weight_device", "blkio.throttle.read_bps_device",
+            "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
+            "blkio.throttle.write_iops_device", "blkio.leaf_weight", "blkio.leaf_weight_device"]),
+        ("hugetlb", &["hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.rsvd.limit_in_bytes",
+            "hugetlb.1GB.limit_in_bytes"]),
+        ("net_cls", &["net_cls.classid"]),
+        ("net_prio", &["net_prio.ifpriomap"]),
+        ("rdma", &["rdma.max"]),
+        ("devices", &["devices.allow", "devices.deny"]),
+    ];
+
+    pub const V2_FILES: &[&str] = &[
+        "memory.max", "memory.swap.max", "memory.low", "cpu.weight", "cpu.max", "cpu.max.burst",
+        "cpu.idle", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max",
+        "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "hugetlb.1GB.max", "rdma.max", "memory.high",
+    ];
+
+    pub struct Fake {
+        pub root: PathBuf,
+        pub cg: Cgroup,
+    }
+
+    impl Fake {
+        pub fn new(name: &str, mode: Mode) -> Fake {
+            let root = std::env::temp_dir().join(format!("berth-cg-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            let mut dirs = Vec::new();
+            if mode != Mode::Unified {
+                for (ctrl, files) in V1_FILES {
+                    let d = root.join(ctrl);
+                    std::fs::create_dir_all(&d).unwrap();
+                    for f in *files {
+                        std::fs::write(d.join(f), "").unwrap();
+                    }
+                    dirs.push(Dir { controllers: vec![ctrl.to_string()], path: d, made: None });
+                }
+            }
+            if mode != Mode::Legacy {
+                let d = root.join("unified");
+                std::fs::create_dir_all(&d).unwrap();
+                for f in V2_FILES {
+                    std::fs::write(d.join(f), "").unwrap();
+                }
+                dirs.push(Dir { controllers: vec![], path: d, made: None });
+            }
+            Fake { root, cg: Cgroup { mode, dirs } }
+        }
+
+        pub fn read(&self, t: Target, file: &str) -> String {
+            std::fs::read_to_string(self.cg.dir(t).unwrap().join(file)).unwrap()
+        }
+    }
+
+    impl Drop for Fake {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    pub fn layout(mode: Mode) -> Layout {
+        let all = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Layout {
+            mode,
+            v1: if mode == Mode::Unified { vec![] } else {
+                all(&["memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "hugetlb", "net_cls", "net_prio", "rdma", "devices", "freezer"])
+            },
+            v2: if mode == Mode::Legacy { vec![] } else {
+                all(&["memory", "cpu", "cpuset", "pids", "io", "hugetlb", "rdma"])
+            },
+            cpus: "0-3".into(),
+            mems: "0".into(),
+        }
+    }
+}
