@@ -224,12 +224,12 @@ fn scheduler_flag_spelled_as_in_the_spec() {
     let berth = Berth::new("caps-sched-flag");
     let mut b = Bundle::new("caps-sched-flag");
     b.config["process"]["scheduler"] =
-        json!({"policy": "SCHED_BATCH", "nice": 3, "flags": ["SCHED_FLAG_RESET_ON_FORK"]});
-    // The shell keeps the policy; the forked cat starts over as SCHED_OTHER, nice 0.
-    b.sh("cat /proc/$$/stat; cat /proc/self/stat");
+        json!({"policy": "SCHED_FIFO", "priority": 10, "flags": ["SCHED_FLAG_RESET_ON_FORK"]});
+    // The shell keeps its real-time policy; the forked cat starts over as SCHED_OTHER.
+    b.sh("cat /proc/$$/stat; cat /proc/self/stat; true");
     let out = berth.output_of(&b);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(sched_of(lines[0]), (3, 0, 3), "{out}");
+    assert_eq!(sched_of(lines[0]), (0, 10, 1), "{out}");
     assert_eq!(sched_of(lines[1]), (0, 0, 0), "{out}");
 }
 
@@ -298,9 +298,15 @@ fn capability_missing_from_the_host() {
     let berth = Berth::new("caps-bad-host");
     for with_run in [false, true] {
         let mut b = Bundle::new("caps-bad-host");
-        set_caps(&mut b, json!({"bounding": ["CAP_KILL", "CAP_SYS_RESOURCE"]}));
+        set_caps(
+            &mut b,
+            json!({"bounding": ["CAP_KILL", "CAP_SYS_RESOURCE"]}),
+        );
         let line = create_fails(&berth, &b, with_run);
-        assert_names(&line, &["process.capabilities.bounding", "CAP_SYS_RESOURCE"]);
+        assert_names(
+            &line,
+            &["process.capabilities.bounding", "CAP_SYS_RESOURCE"],
+        );
     }
 }
 
@@ -352,8 +358,16 @@ fn lsm_labels_on_a_host_without_them() {
 fn bad_scheduling_values() {
     let berth = Berth::new("caps-bad-sched");
     let cases: [(&str, Value, &str); 6] = [
-        ("/process/scheduler", json!({"policy": "SCHED_ISO"}), "process.scheduler.policy"),
-        ("/process/scheduler", json!({"policy": "SCHED_FIFO"}), "process.scheduler.priority"),
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_ISO"}),
+            "process.scheduler.policy",
+        ),
+        (
+            "/process/scheduler",
+            json!({"policy": "SCHED_FIFO"}),
+            "process.scheduler.priority",
+        ),
         (
             "/process/scheduler",
             json!({"policy": "SCHED_OTHER", "flags": ["SCHED_FLAG_BOGUS"]}),

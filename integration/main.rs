@@ -3,6 +3,7 @@
 //! The tests need root. Each one uses its own `--root` state dir, bundle dir and container ids,
 //! so they can run in parallel threads.
 
+mod caps;
 mod common;
 mod console;
 mod errors;
