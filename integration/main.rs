@@ -11,6 +11,8 @@ mod fds;
 mod hooks;
 mod lifecycle;
 mod namespaces;
+mod notify;
 mod process;
 mod rootfs;
+mod selfexe;
 mod stress;

@@ -7,7 +7,7 @@ use crate::errors::errno_text;
 use crate::init::{self, InitArgs};
 use crate::state::{self, ContainerDir, State};
 use crate::sys::{self, Forked};
-use crate::{console, hooks, logging, namespaces, timefmt};
+use crate::{cgroups, console, hooks, logging, namespaces, notify, timefmt};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::waitpid;
@@ -41,10 +41,12 @@ pub struct Created {
     pub master: Option<std::os::fd::OwnedFd>,
 }
 
-/// Undo a half-made container: kill the init, reap it, remove the state directory.
+/// Undo a half-made container: kill the init, reap it, remove the cgroup and the state
+/// directory.
 struct Cleanup<'a> {
     dir: Option<&'a Path>,
     pid: Option<i32>,
+    cgroup: Option<cgroups::Cgroup>,
 }
 
 impl Drop for Cleanup<'_> {
@@ -52,6 +54,11 @@ impl Drop for Cleanup<'_> {
         if let Some(pid) = self.pid {
             let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
+        }
+        if let Some(cg) = &self.cgroup {
+            if let Err(e) = remove_cgroup(cg) {
+                logging::warn(&format!("create: {e:#}"));
+            }
         }
         if let Some(dir) = self.dir {
             let _ = std::fs::remove_dir_all(dir);
@@ -71,7 +78,31 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
     let mut plan = plan;
     let preserve_fds = passed_fds(o.preserve_fds, &mut plan.process.env);
-    let plan = plan;
+    let cgroup_plan = {
+        let _t = logging::step("create: plan cgroup");
+        let nodes: Vec<cgroups::devices::Node> = plan
+            .devices
+            .iter()
+            .filter_map(|d| {
+                let kind = match d.kind {
+                    libc::S_IFCHR => 'c',
+                    libc::S_IFBLK => 'b',
+                    _ => return None,
+                };
+                Some(cgroups::devices::Node {
+                    kind,
+                    major: d.major,
+                    minor: d.minor,
+                })
+            })
+            .collect();
+        cgroups::prepare(
+            plan.cgroups_path.as_deref(),
+            plan.resources.as_ref(),
+            &nodes,
+            o.id,
+        )?
+    };
     let dir = {
         let _t = logging::step("create: state directory");
         ContainerDir::create(o.root, o.id)?
@@ -79,7 +110,12 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let mut cleanup = Cleanup {
         dir: Some(&dir.path),
         pid: None,
+        cgroup: None,
     };
+    if notify::host_socket().is_some() {
+        notify::prepare(&dir.path, &mut plan)?;
+    }
+    let plan = plan;
     let fifo = dir.fifo();
     // The init opens the fifo after it became the container's user (maybe in a user
     // namespace), so anyone may write it; the 0700 --root keeps everyone else away.
@@ -138,6 +174,15 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         {
             namespaces::write_id_maps(pid, &plan)?;
         }
+    }
+    // The init waits for Proceed, so it runs no code of the container's before it sits
+    // in its cgroup; it makes its cgroup namespace after that, rooted there.
+    if let Some(p) = &cgroup_plan {
+        let _t = logging::step("create: cgroup");
+        let cg = cgroups::create(p)?;
+        cleanup.cgroup = Some(cg.clone());
+        cgroups::setup(&cg, p)?;
+        cgroups::enter(&cg, pid)?;
     }
     // [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
     let state_for_hooks =
@@ -205,6 +250,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             .namespaces
             .creates(nix::sched::CloneFlags::CLONE_NEWPID),
         hooks: has_hooks.then(|| plan.hooks.clone()),
+        cgroup: cleanup.cgroup.clone(),
+        resources: plan.resources.clone(),
     };
     dir.save(&st)?;
     if let Some(pf) = o.pid_file {
@@ -212,6 +259,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     }
     cleanup.pid = None;
     cleanup.dir = None;
+    cleanup.cgroup = None;
     drop(cleanup);
     Ok(Created {
         dir,
@@ -283,6 +331,7 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 
 /// Release a created container's init: open exec.fifo, read its byte, remove the fifo.
 pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
+    let notify = notify::listen(&dir.path)?;
     let fifo = dir.fifo();
     // Non-blocking open so a dead init cannot hang us; then wait for its byte or its exit.
     let mut f = std::fs::OpenOptions::new()
@@ -329,6 +378,9 @@ pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
     }
     std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
     hooks::run_all_warn("poststart", st.poststart(), &st.hook_state("running"));
+    if let Some(sock) = notify {
+        notify::relay_ready(&sock, st.pid, st.pid_start)?;
+    }
     Ok(())
 }
 
@@ -357,4 +409,16 @@ pub fn wait_gone(st: &State, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(2));
     }
     !state::process_alive(st.pid, st.pid_start)
+}
+
+/// Kill whatever is left in the container's cgroup and remove it (delete, run, a failed
+/// create).
+pub fn remove_cgroup(cg: &cgroups::Cgroup) -> Result<()> {
+    if !cgroups::kill::pids(cg).is_empty() {
+        cgroups::kill::signal_all(cg, libc::SIGKILL)?;
+        if !cgroups::kill::wait_empty(cg, Duration::from_secs(10)) {
+            bail!("processes of the container survived SIGKILL");
+        }
+    }
+    cgroups::remove::remove(cg)
 }

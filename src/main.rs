@@ -9,6 +9,7 @@
 
 mod bundle;
 mod capabilities;
+mod cgroups;
 mod channel;
 mod cli;
 mod commands;
@@ -20,9 +21,11 @@ mod init;
 mod logging;
 mod mountinfo;
 mod namespaces;
+mod notify;
 mod process;
 mod process_attrs;
 mod rootfs;
+mod selfexe;
 mod signal;
 mod state;
 mod sys;
@@ -63,12 +66,15 @@ fn main() {
 }
 
 /// Runs before logging opens its file, so that file cannot take a passed fd's number.
+/// Commands that make container processes first re-exec from a read-only copy.
 fn check_fds(cmd: &cli::Command) -> anyhow::Result<()> {
-    match cmd {
-        cli::Command::Create(a) => container::check_passed_fds(a.common.preserve_fds),
-        cli::Command::Run(a) => container::check_passed_fds(a.common.preserve_fds),
-        _ => Ok(()),
-    }
+    let preserve = match cmd {
+        cli::Command::Create(a) => a.common.preserve_fds,
+        cli::Command::Run(a) => a.common.preserve_fds,
+        _ => return Ok(()),
+    };
+    container::check_passed_fds(preserve)?;
+    selfexe::ensure_readonly()
 }
 
 fn setup_logging(cli: &cli::Cli) -> anyhow::Result<()> {
