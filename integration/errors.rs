@@ -276,3 +276,18 @@ fn log_file_in_json_format() {
     assert!(msg.contains("nope"), "{msg}");
     assert!(err["time"].as_str().is_some_and(|t| !t.is_empty()), "{err}");
 }
+
+#[test]
+fn rlimit_above_the_hard_limit() {
+    let berth = Berth::new("err-rlimit");
+    let mut b = Bundle::new("err-rlimit");
+    // Nothing here may raise a hard limit (no CAP_SYS_RESOURCE): ask for more than ours.
+    let hard = String::from_utf8(
+        std::process::Command::new("sh").args(["-c", "ulimit -Hn"]).output().unwrap().stdout,
+    )
+    .unwrap();
+    let above: u64 = hard.trim().parse::<u64>().unwrap() + 1;
+    b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": above, "soft": above}]);
+    let line = create_failure(&berth, &b, &berth.id("r"));
+    assert!(line.contains("RLIMIT_NOFILE") && line.contains("operation not permitted"), "{line}");
+}
