@@ -180,6 +180,7 @@ cleanup() {
         "$BERTH" --root "$r" delete -f "$ID" >/dev/null 2>&1 || true
         "$RUNC" --root "$r" delete -f "$ID" >/dev/null 2>&1 || true
     done
+    umount "$WORK/ro" 2>/dev/null || true
     rm -rf "$RUNROOT"/hybrid-* "$WORK"
     rmdir "$RUNROOT" 2>/dev/null || true
 }
@@ -204,10 +205,19 @@ if ! smoke "$RUNC" "$RUNROOT/hybrid-runc" "$BUNDLE" "$ID"; then
     die "runc ($RUNC) failed one create/start/delete cycle on this host"
 fi
 
+# The same berth binary on a read-only mount: it then skips its re-exec from a
+# read-only copy (the CVE-2019-5736 guard), so the difference is that guard's cost.
+mkdir -p "$WORK/ro"
+cp "$BERTH" "$WORK/ro/berth"
+mount --bind "$WORK/ro" "$WORK/ro"
+mount -o remount,bind,ro "$WORK/ro"
+BERTH_RO="$WORK/ro/berth"
+
 echo "=== Phase 1: this host (hybrid cgroups) ==="
-echo "berth = $BERTH"
-echo "runc  = $RUNC"
-run_hyperfine "$WORK/hybrid.json" hybrid berth "$BERTH" runc "$RUNC"
+echo "berth    = $BERTH"
+echo "berth-ro = $BERTH_RO (same binary on a read-only mount: no protective re-exec)"
+echo "runc     = $RUNC"
+run_hyperfine "$WORK/hybrid.json" hybrid berth "$BERTH" berth-ro "$BERTH_RO" runc "$RUNC"
 b=$(mean_ms "$WORK/hybrid.json" berth); r=$(mean_ms "$WORK/hybrid.json" runc)
 bm=$(median_ms "$WORK/hybrid.json" berth); rm_=$(median_ms "$WORK/hybrid.json" runc)
 echo
@@ -215,7 +225,11 @@ printf 'berth/runc ratio of means:   %.3f  (berth %.2f ms, runc %.2f ms)\n' \
     "$(jq -n --argjson b "$b" --argjson r "$r" '$b / $r')" "$b" "$r"
 printf 'berth/runc ratio of medians: %.3f  (berth %.2f ms, runc %.2f ms)\n' \
     "$(jq -n --argjson b "$bm" --argjson r "$rm_" '$b / $r')" "$bm" "$rm_"
+ro=$(mean_ms "$WORK/hybrid.json" berth-ro)
+printf 'cost of the binary-protection re-exec: %.2f ms (berth %.2f ms vs berth-ro %.2f ms)\n' \
+    "$(jq -n --argjson b "$b" --argjson r "$ro" '$b - $r')" "$b" "$ro"
 record hybrid berth "$BERTH" "$WORK/hybrid.json"
+record hybrid berth-ro "$BERTH_RO" "$WORK/hybrid.json"
 record hybrid runc "$RUNC" "$WORK/hybrid.json"
 
 # ---------------------------------------------------------------------------
@@ -243,10 +257,10 @@ awk -F'\t' '
     $2 == "berth" { base[$1] = $3 }
     { rows[NR] = $0 }
     END {
-        printf "%-7s %-7s %8s %7s %7s %8s %12s %10s %9s\n", "view", "runtime", "mean ms", "± ms", "ratio", "median", "peak RSS KB", "binary B", "stripped"
+        printf "%-7s %-8s %8s %7s %7s %8s %12s %10s %9s\n", "view", "runtime", "mean ms", "± ms", "ratio", "median", "peak RSS KB", "binary B", "stripped"
         for (i = 1; i <= NR; i++) {
             split(rows[i], f, "\t")
-            printf "%-7s %-7s %8.2f %7.2f %7.2f %8.2f %12s %10s %9s\n", f[1], f[2], f[3], f[4], f[3] / base[f[1]], f[9], f[5], f[6], f[7]
+            printf "%-7s %-8s %8.2f %7.2f %7.2f %8.2f %12s %10s %9s\n", f[1], f[2], f[3], f[4], f[3] / base[f[1]], f[9], f[5], f[6], f[7]
         }
     }' "$WORK/results.tsv"
 echo
