@@ -15,4 +15,5 @@ mod notify;
 mod process;
 mod rootfs;
 mod selfexe;
+mod signals;
 mod stress;

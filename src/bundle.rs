@@ -140,6 +140,10 @@ pub struct Plan {
     pub process: ProcessPlan,
     pub annotations: HashMap<String, String>,
     pub hooks: oci_spec::runtime::Hooks,
+    /// `linux.cgroupsPath`, checked when the cgroup is placed.
+    pub cgroups_path: Option<PathBuf>,
+    /// `linux.resources`, turned into cgroup writes by `cgroups::prepare`.
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 /// Read and parse `<bundle>/config.json`.
@@ -166,8 +170,10 @@ pub fn load(dir: &Path) -> Result<Plan> {
     let bundle = std::fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
     let spec = load_spec(&bundle)?;
     let plan = plan(&bundle, spec)?;
+    // Debug, not warning: runc's own default config triggers these, and runc is quiet
+    // about them; stderr belongs to the container's output.
     for w in &plan.process.caps.warnings {
-        crate::logging::warn(w);
+        crate::logging::debug(w);
     }
     Ok(plan)
 }
@@ -290,6 +296,8 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         process,
         annotations: spec.annotations().clone().unwrap_or_default(),
         hooks: spec.hooks().clone().unwrap_or_default(),
+        cgroups_path: linux.cgroups_path().clone(),
+        resources: linux.resources().clone(),
     })
 }
 

@@ -162,7 +162,8 @@ pub fn plan(config: Option<&LinuxCapabilities>, host: &Host) -> Result<CapsPlan>
         bail!("process.capabilities.inheritable: {cap} is not in process.capabilities.bounding");
     }
     // runc's default config from before 1.2 lists ambient capabilities without making
-    // them inheritable; runc raises what it can and warns about the rest, and so do we.
+    // them inheritable; runc raises what it can and skips the rest quietly. We do the
+    // same, and say so in the --debug log.
     let unraisable = p.ambient & !(p.permitted & p.inheritable);
     if unraisable != 0 {
         p.warnings.push(format!(

@@ -32,14 +32,7 @@ pub fn prepare(
     let _t = logging::step("rootfs: prepare");
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        ms(plan.root_propagation),
-        None::<&str>,
-    )
-    .map_err(|e| anyhow!("linux.rootfsPropagation: set on /: {}", errno_text(e)))?;
+    set_root_propagation(plan.root_propagation)?;
     if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
         make_parent_private(&plan.rootfs)?;
     }
@@ -101,16 +94,14 @@ pub fn prepare(
     // Shared propagation was set aside above so pivot_root could work; now set it
     // on the new root as the config asks.
     if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            ms(plan.root_propagation),
-            None::<&str>,
-        )
-        .map_err(|e| anyhow!("linux.rootfsPropagation: {}", errno_text(e)))?;
+        set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
+}
+
+fn set_root_propagation(flags: u64) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, ms(flags), None::<&str>)
+        .map_err(|e| anyhow!("linux.rootfsPropagation: set on /: {}", errno_text(e)))
 }
 
 /// pivot_root(".", "."): the old root ends up stacked on the new one and is detached
