@@ -7,6 +7,7 @@ mod caps;
 mod common;
 mod console;
 mod errors;
+mod exec;
 mod fds;
 mod hooks;
 mod lifecycle;

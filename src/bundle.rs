@@ -150,9 +150,15 @@ pub struct Plan {
 pub fn load_spec(bundle: &Path) -> Result<Spec> {
     let path = bundle.join("config.json");
     let data = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    // A first, untyped pass for what oci-spec parses too loosely or wrongly.
-    let mut raw: serde_json::Value =
+    let raw: serde_json::Value =
         serde_json::from_slice(&data).map_err(|e| anyhow!("invalid {}: {e}", path.display()))?;
+    spec_from_value(raw, &path)
+}
+
+/// Check and parse an untyped config (`exec` edits its `process` first); `path` is
+/// what errors name.
+pub fn spec_from_value(mut raw: serde_json::Value, path: &Path) -> Result<Spec> {
+    // A first, untyped pass for what oci-spec parses too loosely or wrongly.
     crate::capabilities::check_names(&raw)?;
     crate::process_attrs::fix_raw(&mut raw)?;
     serde_path_to_error::deserialize(raw).map_err(|e| {
@@ -335,7 +341,7 @@ pub fn ns_name(f: CloneFlags) -> &'static str {
     }
 }
 
-fn namespace_plan(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<NamespacePlan> {
+pub fn namespace_plan(list: &[oci_spec::runtime::LinuxNamespace]) -> Result<NamespacePlan> {
     let mut plan = NamespacePlan::default();
     let mut seen = CloneFlags::empty();
     for (i, ns) in list.iter().enumerate() {
@@ -380,7 +386,7 @@ fn id_maps(list: Option<&[oci_spec::runtime::LinuxIdMapping]>) -> Vec<IdMap> {
         .collect()
 }
 
-fn process_plan(spec: &Spec, ns: &NamespacePlan) -> Result<ProcessPlan> {
+pub fn process_plan(spec: &Spec, ns: &NamespacePlan) -> Result<ProcessPlan> {
     let Some(p) = spec.process() else {
         return Ok(ProcessPlan::default());
     };

@@ -57,6 +57,8 @@ pub enum Command {
     /// List containers
     #[command(visible_alias = "ls")]
     List(ListArgs),
+    /// Run another process inside a running container
+    Exec(ExecArgs),
 }
 
 #[derive(Args, Debug)]
@@ -139,4 +141,68 @@ pub struct ListArgs {
     /// Print only the container ids
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `exec`: runc's flags. Without `--process`, the process starts from config.json's
+/// `process` and the flags change it; with `--process`, process.json is the whole process.
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Unix socket that receives the pty master (with --tty and --detach)
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// Working directory in the container
+    #[arg(long, value_name = "PATH")]
+    pub cwd: Option<PathBuf>,
+    /// Add an environment variable (NAME=value); may be repeated
+    #[arg(short = 'e', long = "env", value_name = "NAME=VALUE")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Run as this user: uid[:gid]
+    #[arg(short = 'u', long, value_name = "UID[:GID]")]
+    pub user: Option<String>,
+    /// Add a supplementary group; may be repeated
+    #[arg(
+        short = 'g',
+        long = "additional-gids",
+        value_name = "GID",
+        allow_negative_numbers = true
+    )]
+    pub additional_gids: Vec<i64>,
+    /// Take the whole process from this JSON file (the config's `process` shape)
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// File to write the process's pid to
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux label for the process
+    #[arg(long = "process-label", value_name = "LABEL")]
+    pub process_label: Option<String>,
+    /// AppArmor profile for the process
+    #[arg(long, value_name = "PROFILE")]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability to the bounding, effective and permitted sets; may be repeated
+    #[arg(short = 'c', long = "cap", value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Pass this many fds (from 3 on) to the process
+    #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
+    pub preserve_fds: u32,
+    /// Join a sub-cgroup of the container: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1)
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
+    /// Exec even into a paused container (the process starts once it is resumed)
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Container id
+    pub id: String,
+    /// The command and its arguments (not with --process)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }

@@ -100,6 +100,16 @@ pub fn receive_master(sock: &OwnedFd) -> Result<OwnedFd> {
 /// send its master out on `sock`, and make the slave our stdio and controlling terminal.
 pub fn setup_in_init(p: &ProcessPlan, sock: OwnedFd) -> Result<()> {
     let _t = logging::step("init: console");
+    setup_pty(p, sock, true)
+}
+
+/// The same for a process `exec` starts: a pty of its own, and /dev/console stays the
+/// init's.
+pub fn setup_in_exec(p: &ProcessPlan, sock: OwnedFd) -> Result<()> {
+    setup_pty(p, sock, false)
+}
+
+fn setup_pty(p: &ProcessPlan, sock: OwnedFd, console: bool) -> Result<()> {
     // /dev/ptmx is the symlink to pts/ptmx made with /dev, so this is the container's
     // devpts instance: the slave shows up as /dev/pts/N inside the container.
     let master = nix::pty::posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
@@ -140,7 +150,9 @@ pub fn setup_in_init(p: &ProcessPlan, sock: OwnedFd) -> Result<()> {
             },
         )?;
     }
-    mount_console(&slave_path)?;
+    if console {
+        mount_console(&slave_path)?;
+    }
 
     send_master(&sock, master.as_fd())?;
     // Only the slave may reach the container process: whoever holds the master

@@ -290,7 +290,7 @@ fn listen_fds() -> u32 {
 
 /// How many fds from 3 on the container gets: LISTEN_FDS plus `--preserve-fds`.
 /// Also tells the container process about the socket-activation ones.
-fn passed_fds(preserve: u32, env: &mut Vec<String>) -> u32 {
+pub fn passed_fds(preserve: u32, env: &mut Vec<String>) -> u32 {
     let listen = listen_fds();
     if listen > 0 {
         env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));

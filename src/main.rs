@@ -16,6 +16,7 @@ mod commands;
 mod console;
 mod container;
 mod errors;
+mod exec;
 mod hooks;
 mod init;
 mod logging;
@@ -59,7 +60,12 @@ fn main() {
                 logging::error(&msg);
             }
             eprintln!("berth: {msg}");
-            1
+            // runc's exec fails with 255, so a caller can tell it from the process's code.
+            if matches!(cmd, cli::Command::Exec(_)) {
+                255
+            } else {
+                1
+            }
         }
     };
     std::process::exit(code);
@@ -71,6 +77,7 @@ fn check_fds(cmd: &cli::Command) -> anyhow::Result<()> {
     let preserve = match cmd {
         cli::Command::Create(a) => a.common.preserve_fds,
         cli::Command::Run(a) => a.common.preserve_fds,
+        cli::Command::Exec(a) => a.preserve_fds,
         _ => return Ok(()),
     };
     container::check_passed_fds(preserve)?;

@@ -504,3 +504,15 @@ pub fn bpf_detach_device_program(cgroup: BorrowedFd, id: u32) -> io::Result<()> 
     unsafe { bpf(BPF_PROG_DETACH, &mut attr) }?;
     Ok(())
 }
+
+/// Give SIGPIPE its default action back. Rust's runtime ignores it in every program, and
+/// an ignored signal stays ignored across execve: the container's process would never
+/// die of a broken pipe.
+pub fn default_sigpipe() -> io::Result<()> {
+    // SAFETY: SIG_DFL installs no handler, so no code of ours can run on the signal.
+    let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    if old == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

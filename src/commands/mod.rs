@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod list;
 mod run;
@@ -22,5 +23,6 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Delete(a) => delete::run(root, a).map(|_| 0),
         Command::Run(a) => run::run(root, a),
         Command::List(a) => list::run(root, a).map(|_| 0),
+        Command::Exec(a) => exec::run(root, a),
     }
 }

@@ -1,0 +1,615 @@
+//! `berth exec`: one more process inside an existing container, set up the way the init
+//! set itself up, minus everything that made the container.
+//!
+//! ```text
+//!   parent (berth exec)                          child
+//!   ───────────────────                          ─────
+//!   state.json: the init's pid; refuse a
+//!   stopped (or paused) container; plan the
+//!   process from config.json + flags
+//!   pidfd of the init; which of its namespaces
+//!   differ from ours
+//!   setns(pidfd, PID): the one child is born in
+//!   the container's PID namespace (setns(PID)
+//!   only ever applies to children)
+//!   clone ──────────────────────────────────────▶ setns(pidfd, user|mnt|net|ipc|uts|
+//!   back to our own PID namespace                    cgroup|time): one call, user first
+//!   child pid → the container's cgroup.procs      setsid, pty → console socket, keyring
+//!     (or its --cgroup sub-cgroup)
+//!   [1] Proceed ────────────────────────────────▶ [1] now inside the container's cgroup:
+//!                                                 rlimits, capabilities, user, umask, cwd,
+//!                                                 env, find the executable, personality,
+//!                                                 no_new_privs, seccomp
+//!   [2] wait for Ready ◀───────────────────────── [2] Ready (or Failed{step, error})
+//!   end of file: execve happened ◀─────────────── execve (the channel is close-on-exec)
+//!   pid file; -d returns, else wait + forward
+//! ```
+//!
+//! Only the PID namespace needs the parent's help: every other namespace the child joins
+//! itself, so the parent never stands in the container's mount namespace.
+
+use crate::bundle::{self, ProcessPlan};
+use crate::cgroups::{self, Cgroup};
+use crate::channel::{self, Channel, Msg};
+use crate::errors::{describe_io, errno_text};
+use crate::state::{ContainerDir, State, Status};
+use crate::sys::{self, Forked};
+use crate::{capabilities, console, container, logging, process, process_attrs};
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::{SigSet, SigmaskHow};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::collections::BTreeMap;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+/// A container a process may join: its directory (locked) and state.
+pub struct Target {
+    pub dir: ContainerDir,
+    pub state: State,
+}
+
+/// Open the container and check that it has a live init to join.
+pub fn open(root: &Path, id: &str, ignore_paused: bool) -> Result<Target> {
+    let dir = ContainerDir::open(root, id)?;
+    let state = dir.load()?;
+    match dir.status(&state) {
+        Status::Stopped => bail!("cannot exec in a stopped container ({id:?} is stopped)"),
+        Status::Paused if !ignore_paused => bail!(
+            "cannot exec in a paused container ({id:?} is paused; use --ignore-paused to override)"
+        ),
+        _ => {}
+    }
+    Ok(Target { dir, state })
+}
+
+/// The container's config.json as untyped JSON, for `exec` to put its process into.
+pub fn read_config(st: &State) -> Result<serde_json::Value> {
+    let path = st.bundle.join("config.json");
+    let data = std::fs::read(&path)
+        .map_err(|e| anyhow!("cannot read {}: {}", path.display(), describe_io(&e)))?;
+    serde_json::from_slice(&data).map_err(|e| anyhow!("invalid {}: {e}", path.display()))
+}
+
+/// How the process is started, beside what it is.
+pub struct Opts<'a> {
+    pub console_socket: Option<&'a Path>,
+    pub detach: bool,
+    pub pid_file: Option<&'a Path>,
+    /// `--preserve-fds N`: fds 3..3+N (after LISTEN_FDS) go to the process.
+    pub preserve_fds: u32,
+    /// `--cgroup` arguments.
+    pub cgroup: &'a [String],
+    /// The signal mask the process starts with (the caller may block every signal for
+    /// its wait, and a mask survives execve).
+    pub sigmask: SigSet,
+}
+
+/// The started process, and the pty master when `exec` in the foreground drives it.
+pub struct Launched {
+    pub pid: i32,
+    pub master: Option<OwnedFd>,
+}
+
+/// Everything the child needs, worked out before the clone.
+struct ExecPlan {
+    process: ProcessPlan,
+    preserve_fds: u32,
+}
+
+fn plan(config: serde_json::Value, st: &State, preserve_fds: u32) -> Result<ExecPlan> {
+    let spec = bundle::spec_from_value(config, &st.bundle.join("config.json"))?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let ns = bundle::namespace_plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
+    let mut process = bundle::process_plan(&spec, &ns)?;
+    for w in &process.caps.warnings {
+        logging::debug(w);
+    }
+    let preserve_fds = container::passed_fds(preserve_fds, &mut process.env);
+    Ok(ExecPlan {
+        process,
+        preserve_fds,
+    })
+}
+
+/// The namespace kinds under /proc/PID/ns, user first.
+const NAMESPACES: [(&str, CloneFlags); 8] = [
+    ("user", CloneFlags::CLONE_NEWUSER),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("time", bundle::CLONE_NEWTIME),
+];
+
+/// The namespaces of `pid` that are not ours: those are the ones to join. Comparing
+/// with the live process covers new and joined (`path`) namespaces alike.
+fn foreign_namespaces(pid: i32) -> Result<CloneFlags> {
+    let id = |p: &str| nix::sys::stat::stat(p).map(|s| (s.st_dev, s.st_ino));
+    let mut flags = CloneFlags::empty();
+    for (name, flag) in NAMESPACES {
+        let theirs = match id(&format!("/proc/{pid}/ns/{name}")) {
+            Ok(t) => t,
+            // A kernel without this kind of namespace.
+            Err(nix::errno::Errno::ENOENT) => continue,
+            Err(e) => bail!("container init {pid}: /proc/{pid}/ns/{name}: {}", errno_text(e)),
+        };
+        let ours = id(&format!("/proc/self/ns/{name}"))
+            .map_err(|e| anyhow!("/proc/self/ns/{name}: {}", errno_text(e)))?;
+        if theirs != ours {
+            flags |= flag;
+        }
+    }
+    Ok(flags)
+}
+
+/// Kill and reap a child that did not make it to execve.
+struct ChildGuard(Option<i32>);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), nix::sys::signal::SIGKILL);
+            let _ = waitpid(Pid::from_raw(pid), None);
+        }
+    }
+}
+
+/// Start the process in the container; returns once it has exec'd (or failed to).
+pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched> {
+    let st = &t.state;
+    let plan = {
+        let _t = logging::step("exec: plan process");
+        plan(config, st, o.preserve_fds)?
+    };
+    let console::Sockets {
+        init: console_child,
+        receive: console_receive,
+    } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
+    let cgroup_dirs = match &st.cgroup {
+        Some(cg) => sub_cgroups(cg, o.cgroup)?,
+        None if o.cgroup.is_empty() => Vec::new(),
+        None => bail!("--cgroup: the container has no cgroup"),
+    };
+    // The pidfd pins the init: if it dies and its pid is reused, setns fails instead of
+    // joining a stranger.
+    let init = sys::pidfd_open(st.pid)
+        .map_err(|e| anyhow!("container init {}: {}", st.pid, describe_io(&e)))?;
+    if !crate::state::process_alive(st.pid, st.pid_start) {
+        bail!("cannot exec in a stopped container ({:?} is stopped)", st.id);
+    }
+    let join = foreign_namespaces(st.pid)?;
+    let own_pid_ns = if join.contains(CloneFlags::CLONE_NEWPID) {
+        Some(std::fs::File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?)
+    } else {
+        None
+    };
+    let (parent_end, child_end) = channel::pair()?;
+
+    let mut guard = ChildGuard(None);
+    let pid = {
+        let _t = logging::step("exec: clone");
+        if own_pid_ns.is_some() {
+            setns(init.as_fd(), CloneFlags::CLONE_NEWPID).map_err(|e| {
+                anyhow!("join the container's pid namespace: {}", errno_text(e))
+            })?;
+        }
+        let forked = sys::clone_process(0).map_err(|e| anyhow!("clone: {}", describe_io(&e)));
+        if let Ok(Forked::Child) = forked {
+            drop(parent_end);
+            // The lock must not outlive `exec` in the process.
+            let _ = nix::unistd::close(t.dir.lock_fd());
+            child_main(Child {
+                plan: &plan,
+                id: &st.id,
+                chan: child_end,
+                init,
+                join: join - CloneFlags::CLONE_NEWPID,
+                console: std::cell::Cell::new(console_child),
+                sigmask: o.sigmask,
+            })
+        }
+        if let Ok(Forked::Parent(pid)) = forked {
+            guard.0 = Some(pid);
+        }
+        if let Some(own) = &own_pid_ns {
+            setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(|e| anyhow!("return to own pid namespace: {}", errno_text(e)))?;
+        }
+        match forked? {
+            Forked::Parent(pid) => pid,
+            Forked::Child => unreachable!("the child never gets here"),
+        }
+    };
+    guard.0 = Some(pid);
+    drop(child_end);
+    drop(console_child);
+    drop(init);
+
+    if !cgroup_dirs.is_empty() {
+        let _t = logging::step("exec: cgroup");
+        enter_cgroups(&cgroup_dirs, pid, st.pid)?;
+    }
+    // [1] The child is in the container's cgroup: it may go on.
+    parent_end.send(&Msg::Proceed { hook_state: None })?;
+    // Other commands on the container (pause, resume, kill) need the lock now: a paused
+    // container holds the child until `resume`.
+    drop(t.dir);
+    // [2] Ready, then end-of-file once execve has closed the child's end.
+    {
+        let _t = logging::step("exec: child setup");
+        let mut ready = false;
+        loop {
+            match parent_end.recv()? {
+                Some(Msg::Ready) => ready = true,
+                Some(Msg::Failed { step, error }) => {
+                    logging::debug(&format!("exec: child failed at step {step}"));
+                    bail!("{error}")
+                }
+                Some(other) => bail!("exec: unexpected message {other:?}"),
+                None if ready => break,
+                None => bail!("the exec'd process exited during setup ({})", exit_reason(pid)),
+            }
+        }
+    }
+    let master = console_receive
+        .map(|s| console::receive_master(&s))
+        .transpose()?;
+    guard.0 = None;
+    if let Some(pf) = o.pid_file {
+        container::write_pid_file(pf, pid)?;
+    }
+    Ok(Launched { pid, master })
+}
+
+fn exit_reason(pid: i32) -> String {
+    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, c)) => format!("exit status {c}"),
+        Ok(WaitStatus::Signaled(_, s, _)) => format!("killed by {s:?}"),
+        _ => "no status".to_string(),
+    }
+}
+
+/// `--cgroup` arguments as runc reads them: controller → path below the container's
+/// cgroup, "" standing for every controller (and for cgroup v2).
+fn parse_cgroup_args(args: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for a in args {
+        match a.split_once(':') {
+            Some((ctrls, path)) => {
+                for c in ctrls.split(',') {
+                    if c.is_empty() {
+                        bail!("--cgroup {a:?}: empty controller name before ':'");
+                    }
+                    if out.insert(c.to_string(), path.to_string()).is_some() {
+                        bail!("--cgroup: controller {c:?} is given more than once");
+                    }
+                }
+            }
+            None => {
+                if out.insert(String::new(), a.clone()).is_some() {
+                    bail!("--cgroup: more than one path for all controllers");
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A sub-cgroup path, which must stay inside the container's cgroup.
+fn below(sub: &str) -> Result<PathBuf> {
+    let mut rel = PathBuf::new();
+    for c in Path::new(sub).components() {
+        match c {
+            Component::Normal(n) => rel.push(n),
+            Component::RootDir | Component::CurDir => {}
+            _ => bail!("--cgroup {sub:?}: must stay inside the container's cgroup (no \"..\")"),
+        }
+    }
+    Ok(rel)
+}
+
+/// One directory to join, and whether it was named by `--cgroup` (which turns off the
+/// fallback to the init's own cgroup on v2).
+struct JoinDir {
+    path: PathBuf,
+    v2: bool,
+    explicit: bool,
+}
+
+/// The directories the process joins: the container's, or `--cgroup`'s sub-cgroups.
+fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<Vec<JoinDir>> {
+    let map = parse_cgroup_args(args)?;
+    let all: Vec<&str> = cg
+        .dirs
+        .iter()
+        .flat_map(|d| d.controllers.iter().map(String::as_str))
+        .collect();
+    for c in map.keys().filter(|c| !c.is_empty()) {
+        if cg.mode == cgroups::mode::Mode::Unified {
+            bail!("--cgroup {c}:...: cgroup v2 has no per-controller paths; give a plain path");
+        }
+        if !all.contains(&c.as_str()) {
+            bail!("--cgroup: the container has no cgroup for controller {c:?}");
+        }
+    }
+    let mut out = Vec::new();
+    for d in &cg.dirs {
+        let mut named: Vec<&String> = d.controllers.iter().filter_map(|c| map.get(c)).collect();
+        named.dedup();
+        if named.len() > 1 {
+            bail!(
+                "--cgroup: controllers {} share one hierarchy but were given different paths",
+                d.controllers.join(",")
+            );
+        }
+        let sub = named.first().copied().or_else(|| map.get(""));
+        let path = match sub {
+            Some(s) => {
+                let p = d.path.join(below(s)?);
+                if !p.is_dir() {
+                    bail!("--cgroup {s:?}: {} does not exist", p.display());
+                }
+                p
+            }
+            None => d.path.clone(),
+        };
+        out.push(JoinDir {
+            path,
+            v2: d.controllers.is_empty(),
+            explicit: sub.is_some(),
+        });
+    }
+    Ok(out)
+}
+
+fn enter_cgroups(dirs: &[JoinDir], pid: i32, init: i32) -> Result<()> {
+    for d in dirs {
+        let procs = d.path.join("cgroup.procs");
+        let Err(e) = cgroups::write_file(&procs, &pid.to_string()) else {
+            continue;
+        };
+        // A v2 cgroup with controllers enabled for its children takes no processes
+        // itself (the init may have moved below it, as systemd does): join the init's
+        // cgroup instead, as runc does, unless --cgroup named the place.
+        if d.v2 && !d.explicit {
+            if let Some(init_dir) = init_v2_cgroup(init) {
+                if cgroups::write_file(&init_dir.join("cgroup.procs"), &pid.to_string()).is_ok()
+                {
+                    continue;
+                }
+            }
+        }
+        bail!("cgroup: join {}: {}", d.path.display(), describe_io(&e));
+    }
+    Ok(())
+}
+
+/// The init's own v2 cgroup directory, from /proc/PID/cgroup.
+fn init_v2_cgroup(init: i32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(format!("/proc/{init}/cgroup")).ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let h = cgroups::mode::Host::detect().ok()?.v2?;
+    let rel = Path::new(rel).strip_prefix(&h.root).ok()?;
+    Some(h.mount_point.join(rel))
+}
+
+// ---- the child ----
+
+type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
+
+trait Step<T> {
+    fn step(self, name: &'static str) -> StepResult<T>;
+}
+
+impl<T> Step<T> for Result<T> {
+    fn step(self, name: &'static str) -> StepResult<T> {
+        self.map_err(|e| (name, e))
+    }
+}
+
+struct Child<'a> {
+    plan: &'a ExecPlan,
+    id: &'a str,
+    chan: Channel,
+    /// pidfd of the container's init, whose namespaces the child joins.
+    init: OwnedFd,
+    /// The namespaces to join (the PID one is already ours from the clone).
+    join: CloneFlags,
+    /// Socket to send the pty master on; taken once the master is sent.
+    console: std::cell::Cell<Option<OwnedFd>>,
+    sigmask: SigSet,
+}
+
+fn child_main(c: Child) -> ! {
+    match child_setup(&c) {
+        Ok(exec) => {
+            let _ = c.chan.send(&Msg::Ready);
+            let err = process::exec(&exec);
+            let _ = c.chan.send(&Msg::Failed {
+                step: "exec".to_string(),
+                error: format!("{err:#}"),
+            });
+            std::process::exit(127);
+        }
+        Err((step, err)) => {
+            let _ = c.chan.send(&Msg::Failed {
+                step: step.to_string(),
+                error: format!("{err:#}"),
+            });
+            std::process::exit(1);
+        }
+    }
+}
+
+fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
+    let p = &c.plan.process;
+    // If `exec` dies while we set up, so do we; cleared before execve.
+    sys::set_parent_death_signal(libc::SIGKILL)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&c.sigmask), None)
+        .map_err(|e| anyhow!("sigprocmask: {}", errno_text(e)))
+        .step("signals")?;
+    sys::default_sigpipe()
+        .map_err(|e| anyhow!("reset SIGPIPE: {}", describe_io(&e)))
+        .step("signals")?;
+    // While /proc is still the host's.
+    process_attrs::set_oom_score_adj(&p.attrs).step("oom score")?;
+    if !c.join.is_empty() {
+        // One call, which the kernel applies user namespace first and all or nothing.
+        setns(c.init.as_fd(), c.join)
+            .map_err(|e| anyhow!("join the container's namespaces: {}", errno_text(e)))
+            .step("namespaces")?;
+    }
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = c.console.take() {
+        console::setup_in_exec(p, sock).step("console")?;
+    }
+    join_keyring(c.id).step("keyring")?;
+
+    // [1] Wait until the parent has put us in the container's cgroup.
+    match c.chan.recv().step("wait for parent")? {
+        Some(Msg::Proceed { .. }) => {}
+        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    }
+    let exec = finish_process(p)?;
+    sys::set_parent_death_signal(0)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    // No fd of berth's or of its caller beyond stdio and the passed ones reaches the
+    // process.
+    pass_fds(c.plan.preserve_fds).step("close fds")?;
+    Ok(exec)
+}
+
+/// The tail the init runs too: rlimits through no_new_privs.
+fn finish_process(p: &ProcessPlan) -> StepResult<process::ExecArgs> {
+    process::set_rlimits(p).step("rlimits")?;
+    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
+    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    capabilities::prepare(&p.caps).step("capabilities")?;
+    process::switch_user(p).step("user")?;
+    capabilities::apply(&p.caps).step("capabilities")?;
+    let umask = p.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(&p.cwd)
+        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
+        .step("cwd")?;
+    let env = process::env_with_home(p);
+    let path = process::find_executable(&p.args[0], &env).step("exec")?;
+    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
+    process_attrs::set_personality(&p.attrs).step("personality")?;
+    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
+    Ok(exec)
+}
+
+fn join_keyring(id: &str) -> Result<()> {
+    let name = std::ffi::CString::new(format!("_ses.{id}"))?;
+    match sys::join_session_keyring(&name) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        other => other.map_err(|e| anyhow!("join session keyring: {}", describe_io(&e))),
+    }
+}
+
+fn pass_fds(n: u32) -> Result<()> {
+    sys::cloexec_from(3 + n).map_err(|e| anyhow!("close fds: {}", describe_io(&e)))?;
+    for fd in 3..3 + n as i32 {
+        nix::fcntl::fcntl(
+            sys::borrow_fd(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cgroups::mode::Mode;
+    use crate::cgroups::Dir;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cgroup_args_as_runc_reads_them() {
+        let m = parse_cgroup_args(&args(&["cpu,memory:sub", "/x"])).unwrap();
+        assert_eq!(m.get("cpu").map(String::as_str), Some("sub"));
+        assert_eq!(m.get("memory").map(String::as_str), Some("sub"));
+        assert_eq!(m.get("").map(String::as_str), Some("/x"));
+        for bad in [&["a", "b"][..], &["cpu:a", "cpu:b"], &[":x"], &["cpu,:x"]] {
+            assert!(parse_cgroup_args(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sub_cgroup_paths_stay_inside() {
+        assert_eq!(below("/a/./b").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(below("/").unwrap(), PathBuf::new());
+        assert!(below("a/../../x").is_err());
+    }
+
+    fn fake(mode: Mode) -> (PathBuf, Cgroup) {
+        let root = std::env::temp_dir().join(format!("berth-exec-cg-{mode:?}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let mut dirs = Vec::new();
+        let mut add = |ctrls: &[&str], name: &str| {
+            let p = root.join(name).join("c1");
+            std::fs::create_dir_all(p.join("sub")).unwrap();
+            dirs.push(Dir {
+                controllers: ctrls.iter().map(|c| c.to_string()).collect(),
+                path: p,
+                made: None,
+            });
+        };
+        if mode != Mode::Unified {
+            add(&["cpu", "cpuacct"], "cpu");
+            add(&["memory"], "memory");
+        }
+        if mode != Mode::Legacy {
+            add(&[], "unified");
+        }
+        (root, Cgroup { mode, dirs })
+    }
+
+    #[test]
+    fn sub_cgroups_per_controller_on_v1() {
+        let (root, cg) = fake(Mode::Hybrid);
+        let d = sub_cgroups(&cg, &args(&["memory:sub"])).unwrap();
+        let paths: Vec<String> = d
+            .iter()
+            .map(|j| j.path.strip_prefix(&root).unwrap().display().to_string())
+            .collect();
+        assert_eq!(paths, ["cpu/c1", "memory/c1/sub", "unified/c1"]);
+        assert!(!d[0].explicit && d[1].explicit);
+        let d = sub_cgroups(&cg, &args(&["sub"])).unwrap();
+        assert!(d.iter().all(|j| j.path.ends_with("c1/sub") && j.explicit));
+        assert!(sub_cgroups(&cg, &args(&["cpu:sub", "cpuacct:/"])).is_err());
+        assert!(sub_cgroups(&cg, &args(&["pids:sub"])).is_err());
+        let e = sub_cgroups(&cg, &args(&["nope"])).err().unwrap().to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn v2_takes_only_plain_paths() {
+        let (root, cg) = fake(Mode::Unified);
+        let e = sub_cgroups(&cg, &args(&["memory:sub"]))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("cgroup v2"), "{e}");
+        let d = sub_cgroups(&cg, &[]).unwrap();
+        assert_eq!(d.len(), 1);
+        assert!(d[0].v2 && !d[0].explicit);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}
