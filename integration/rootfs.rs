@@ -415,3 +415,24 @@ fn no_pivot() {
     assert_eq!(inside, expected, "/ inside should list the rootfs");
     berth.state(&id).fails();
 }
+
+#[test]
+fn rro_makes_every_submount_read_only() {
+    let berth = Berth::new("rootfs-rro");
+    let mut b = Bundle::new("rootfs-rro");
+    // The host's /dev has submounts (pts, shm, mqueue): "ro" would cover only the top.
+    b.add_mount(json!({"destination": "/hostdev", "type": "bind", "source": "/dev", "options": ["rbind", "rro"]}));
+    b.sh("grep ' /hostdev' /proc/self/mountinfo | awk '{print $5, $6}'; touch /hostdev/shm/berth-rro-test 2>&1 || echo refused");
+    let out = berth.output_of(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    let mounts: Vec<&&str> = lines.iter().filter(|l| l.starts_with("/hostdev")).collect();
+    assert!(mounts.len() >= 3, "{out}");
+    for m in &mounts {
+        let opts = m.split_whitespace().nth(1).unwrap();
+        assert!(
+            opts.split(',').any(|o| o == "ro"),
+            "not read-only: {m}\n{out}"
+        );
+    }
+    assert_eq!(lines.last(), Some(&"refused"), "{out}");
+}

@@ -138,6 +138,8 @@ pub struct Plan {
     pub domainname: Option<String>,
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
+    /// `linux.seccomp`, compiled here in the parent; the init installs it.
+    pub seccomp: Option<crate::seccomp::SeccompPlan>,
     pub annotations: HashMap<String, String>,
     pub hooks: oci_spec::runtime::Hooks,
     /// `linux.cgroupsPath`, checked when the cgroup is placed.
@@ -161,6 +163,7 @@ pub fn spec_from_value(mut raw: serde_json::Value, path: &Path) -> Result<Spec> 
     // A first, untyped pass for what oci-spec parses too loosely or wrongly.
     crate::capabilities::check_names(&raw)?;
     crate::process_attrs::fix_raw(&mut raw)?;
+    crate::seccomp::check_raw(&raw)?;
     serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {
@@ -300,6 +303,11 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         domainname,
         sysctl,
         process,
+        seccomp: linux
+            .seccomp()
+            .as_ref()
+            .map(crate::seccomp::plan)
+            .transpose()?,
         annotations: spec.annotations().clone().unwrap_or_default(),
         hooks: spec.hooks().clone().unwrap_or_default(),
         cgroups_path: linux.cgroups_path().clone(),
@@ -540,9 +548,6 @@ fn mount_plan(bundle: &Path, index: usize, m: &oci_spec::runtime::Mount) -> Resu
     let opts = mount_opts::parse(&options);
     if opts.idmap {
         bail!("{key}.options: idmapped mounts are not supported yet");
-    }
-    if !opts.recursive_attrs.is_empty() {
-        bail!("{key}.options: recursive attributes (rro, rnosuid, ...) are not supported yet");
     }
     let fstype = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || fstype == "bind";

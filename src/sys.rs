@@ -316,19 +316,26 @@ struct MountAttr {
 /// mount_setattr(fd, "", AT_EMPTY_PATH): make the mount behind `fd` read-only.
 pub fn mount_set_readonly(fd: BorrowedFd) -> io::Result<()> {
     const MOUNT_ATTR_RDONLY: u64 = 0x1;
+    mount_setattr(fd, false, MOUNT_ATTR_RDONLY, 0)
+}
+
+/// mount_setattr(fd, "", AT_EMPTY_PATH [| AT_RECURSIVE]): set and clear MOUNT_ATTR_*
+/// bits on the mount behind `fd` (and, recursively, on every mount below it).
+pub fn mount_setattr(fd: BorrowedFd, recursive: bool, set: u64, clr: u64) -> io::Result<()> {
     let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
+        attr_set: set,
+        attr_clr: clr,
         propagation: 0,
         userns_fd: 0,
     };
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: `attr` outlives the call and its size is passed; "" is a valid C string.
     check(unsafe {
         libc::syscall(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -505,6 +512,67 @@ pub fn bpf_detach_device_program(cgroup: BorrowedFd, id: u32) -> io::Result<()> 
     Ok(())
 }
 
+// ---- seccomp(2), for linux.seccomp ----
+
+/// seccomp(SECCOMP_SET_MODE_FILTER, flags, prog): put `program` (classic BPF, one
+/// `struct sock_filter` per u64) on the calling thread. With
+/// SECCOMP_FILTER_FLAG_NEW_LISTENER in `flags`, returns the notification listener.
+pub fn seccomp_set_filter(flags: u32, program: &[u64]) -> io::Result<Option<OwnedFd>> {
+    let len =
+        u16::try_from(program.len()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: `prog` points at `len` instructions in `program`, each 8 bytes laid out as
+    // struct sock_filter (u16 code, u8 jt, u8 jf, u32 k) in host order, as libseccomp
+    // exported them; u64 alignment is stricter than sock_filter's. The kernel copies the
+    // program during the call and does not write through the pointer.
+    let ret = check(unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &prog as *const libc::sock_fprog,
+        )
+    })?;
+    if u64::from(flags) & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u64 == 0 {
+        return Ok(None);
+    }
+    // SAFETY: with NEW_LISTENER the kernel returns a fresh (close-on-exec) fd.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as i32) }))
+}
+
+/// Send `payload` with one fd (SCM_RIGHTS) on a stream socket. What the first sendmsg
+/// does not take follows in plain sends, without the fd: the runtime-spec allows several
+/// calls as long as the fds come with the first.
+pub fn send_with_fd(sock: BorrowedFd, payload: &[u8], fd: BorrowedFd) -> io::Result<()> {
+    use nix::sys::socket::{send, sendmsg, ControlMessage, MsgFlags};
+    let fds = [fd.as_raw_fd()];
+    let mut sent = loop {
+        let iov = [io::IoSlice::new(payload)];
+        match sendmsg::<()>(
+            sock.as_raw_fd(),
+            &iov,
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(n) => break n,
+        }
+    };
+    while sent < payload.len() {
+        match send(sock.as_raw_fd(), &payload[sent..], MsgFlags::MSG_NOSIGNAL) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(n) => sent += n,
+        }
+    }
+    Ok(())
+}
+
 /// Give SIGPIPE its default action back. Rust's runtime ignores it in every program, and
 /// an ignored signal stays ignored across execve: the container's process would never
 /// die of a broken pipe.
@@ -515,4 +583,56 @@ pub fn default_sigpipe() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// `struct clone_args` of clone3(2), up to the `cgroup` field (CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+/// Like `clone_process`, but the child is born in the cgroup v2 directory `cgroup`
+/// (clone3 with CLONE_INTO_CGROUP): no migration afterwards, which would cost an RCU
+/// grace period (milliseconds).
+///
+/// The caller must be single-threaded, as for `clone_process`.
+pub fn clone_process_into(flags: u64, cgroup: BorrowedFd) -> io::Result<Forked> {
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let mut args = CloneArgs {
+        flags: flags | CLONE_INTO_CGROUP,
+        pidfd: 0,
+        child_tid: 0,
+        parent_tid: 0,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: 0,
+        stack_size: 0,
+        tls: 0,
+        set_tid: 0,
+        set_tid_size: 0,
+        cgroup: cgroup.as_raw_fd() as u64,
+    };
+    // SAFETY: as for clone_process: no stack means fork semantics, and berth is
+    // single-threaded here. `args` lives across the call and its size is passed; it holds
+    // no pointers.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match check(ret)? {
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent(pid as libc::pid_t)),
+    }
 }

@@ -59,6 +59,18 @@ pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()
         filesystem(root, m, env)
     }
     .with_context(what)?;
+    let r = m.opts.recursive_attrs;
+    if !r.is_empty() {
+        // rro, rnosuid, ...: the whole tree below the mount, not just its top (Linux 5.12+).
+        crate::sys::mount_setattr(target.as_fd(), true, r.attr_set, r.attr_clr)
+            .map_err(|e| {
+                anyhow!(
+                    "recursive mount options: {}",
+                    crate::errors::describe_io(&e)
+                )
+            })
+            .with_context(what)?;
+    }
     for &p in &m.opts.propagation {
         let t = fd_path(target.as_fd());
         sys_mount(None, &t, None, p, None)
