@@ -4,6 +4,8 @@
 # Phase 1 (this host, hybrid cgroups): ONE hyperfine run, berth vs runc, each
 #   timing `create --bundle B ID && start ID && delete -f ID` of a container
 #   whose process is `true`. Prints the berth/runc ratio of the means.
+# Phase 1b: `exec ID true` into a running (sleeping) container, berth vs runc,
+#   with the ratio of the means.
 # Phase 2 (pure cgroup-v2 view: a private mount namespace with cgroup2 mounted
 #   on /sys/fs/cgroup; hyperfine itself runs inside it): berth vs
 #   `crun --cgroup-manager=disabled` (crun refuses hybrid hosts) vs runc
@@ -177,8 +179,10 @@ cleanup() {
     local r
     for r in "$RUNROOT"/hybrid-*; do
         [ -d "$r" ] || continue
-        "$BERTH" --root "$r" delete -f "$ID" >/dev/null 2>&1 || true
-        "$RUNC" --root "$r" delete -f "$ID" >/dev/null 2>&1 || true
+        for i in "$ID" "$ID-exec"; do
+            "$BERTH" --root "$r" delete -f "$i" >/dev/null 2>&1 || true
+            "$RUNC" --root "$r" delete -f "$i" >/dev/null 2>&1 || true
+        done
     done
     umount "$WORK/ro" 2>/dev/null || true
     rm -rf "$RUNROOT"/hybrid-* "$WORK"
@@ -231,6 +235,35 @@ printf 'cost of the binary-protection re-exec: %.2f ms (berth %.2f ms vs berth-r
 record hybrid berth "$BERTH" "$WORK/hybrid.json"
 record hybrid berth-ro "$BERTH_RO" "$WORK/hybrid.json"
 record hybrid runc "$RUNC" "$WORK/hybrid.json"
+
+# ---------------------------------------------------------------------------
+# Phase 1b: `exec ID true` into a running container (what engines' probes cost).
+
+EXEC_BUNDLE="$WORK/exec-bundle"
+mkdir -p "$EXEC_BUNDLE"
+jq '.process.args = ["sleep", "3600"]' "$BUNDLE/config.json" > "$EXEC_BUNDLE/config.json"
+EXEC_ID="$ID-exec"
+for name in berth runc; do
+    if [ "$name" = berth ]; then rt=$BERTH; else rt=$RUNC; fi
+    mkdir -p "$RUNROOT/hybrid-exec-$name"
+    "$rt" --root "$RUNROOT/hybrid-exec-$name" run -d --bundle "$EXEC_BUNDLE" "$EXEC_ID" \
+        </dev/null >/dev/null || die "$rt: cannot start the container for the exec benchmark"
+done
+# berth-ro shares berth's state root: the same container, the same binary.
+exec_cmd() { echo "$1 --root $(q "$RUNROOT/hybrid-exec-$2") exec $EXEC_ID true"; }
+echo
+echo "=== Phase 1b: exec ID true into a running container ==="
+hyperfine --warmup "$WARMUP" --min-runs "$RUNS" --export-json "$WORK/exec.json" \
+    --command-name berth "$(exec_cmd "$BERTH" berth)" \
+    --command-name berth-ro "$(exec_cmd "$BERTH_RO" berth)" \
+    --command-name runc "$(exec_cmd "$RUNC" runc)"
+"$BERTH" --root "$RUNROOT/hybrid-exec-berth" delete -f "$EXEC_ID" >/dev/null 2>&1 || true
+"$RUNC" --root "$RUNROOT/hybrid-exec-runc" delete -f "$EXEC_ID" >/dev/null 2>&1 || true
+eb=$(mean_ms "$WORK/exec.json" berth); er=$(mean_ms "$WORK/exec.json" runc)
+ebro=$(mean_ms "$WORK/exec.json" berth-ro)
+echo
+printf 'exec: berth/runc ratio of means: %.3f  (berth %.2f ms, berth-ro %.2f ms, runc %.2f ms)\n' \
+    "$(jq -n --argjson b "$eb" --argjson r "$er" '$b / $r')" "$eb" "$ebro" "$er"
 
 # ---------------------------------------------------------------------------
 # Phase 2: re-run this script inside a private mount namespace with cgroup2.
