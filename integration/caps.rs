@@ -197,6 +197,13 @@ fn personality_linux32() {
     }
 }
 
+/// A v1 cpu cgroup starts with no real-time budget, and the kernel refuses real-time
+/// policies in it (as with runc): give the container some.
+fn rt_budget(b: &mut Bundle) {
+    b.config["linux"]["resources"]["cpu"] =
+        json!({"realtimePeriod": 1_000_000, "realtimeRuntime": 10_000});
+}
+
 #[test]
 fn scheduler_policies() {
     let berth = Berth::new("caps-sched");
@@ -212,6 +219,9 @@ fn scheduler_policies() {
     ] {
         let mut b = Bundle::new("caps-sched");
         b.config["process"]["scheduler"] = sched.clone();
+        if sched["policy"] == "SCHED_FIFO" {
+            rt_budget(&mut b);
+        }
         // Exec'd directly: a SCHED_DEADLINE process may not fork.
         b.args(&["cat", "/proc/self/stat"]);
         let out = berth.output_of(&b);
@@ -225,6 +235,7 @@ fn scheduler_flag_spelled_as_in_the_spec() {
     let mut b = Bundle::new("caps-sched-flag");
     b.config["process"]["scheduler"] =
         json!({"policy": "SCHED_FIFO", "priority": 10, "flags": ["SCHED_FLAG_RESET_ON_FORK"]});
+    rt_budget(&mut b);
     // The shell keeps its real-time policy; the forked cat starts over as SCHED_OTHER.
     b.sh("cat /proc/$$/stat; cat /proc/self/stat; true");
     let out = berth.output_of(&b);

@@ -76,6 +76,8 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         init: console_init,
         receive: console_receive,
     } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
+    // Also before the state dir: the seccomp agent's socket, for SCMP_ACT_NOTIFY.
+    let seccomp_agent = crate::seccomp::connect_agent(plan.seccomp.as_ref())?;
     let mut plan = plan;
     let preserve_fds = passed_fds(o.preserve_fds, &mut plan.process.env);
     let cgroup_plan = {
@@ -128,14 +130,43 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         nix::sys::stat::Mode::empty(),
     )?;
     let (parent_end, init_end) = channel::pair()?;
+    let cgroup = match &cgroup_plan {
+        Some(p) => {
+            let _t = logging::step("create: cgroup");
+            let cg = cgroups::create(p)?;
+            cleanup.cgroup = Some(cg.clone());
+            Some(cg)
+        }
+        None => None,
+    };
+    // Whether the init still has to be moved into its v2 cgroup after the clone.
+    let mut v2_after = false;
 
     let pid = {
         let _t = logging::step("create: clone init");
+        // The init is born in its cgroup: no code of the container's runs outside it.
+        let birth = match (&cgroup, &cgroup_plan) {
+            (Some(cg), Some(p)) => Some(cgroups::place::step_in(cg, &p.host)?),
+            _ => None,
+        };
         let restore = namespaces::enter_before_clone(&plan)?;
-        let forked = sys::clone_process(namespaces::clone_flags(&plan))
-            .map_err(|e| anyhow!("clone: {}", crate::errors::describe_io(&e)));
+        let flags = namespaces::clone_flags(&plan);
+        let forked = match birth.as_ref().and_then(|b| b.v2_fd()) {
+            Some(fd) => match sys::clone_process_into(flags, fd) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG)) => {
+                    v2_after = true;
+                    sys::clone_process(flags)
+                }
+                r => r,
+            },
+            None => sys::clone_process(flags),
+        }
+        .map_err(|e| anyhow!("clone: {}", crate::errors::describe_io(&e)));
         match forked {
             Ok(Forked::Child) => {
+                if let Some(b) = birth {
+                    b.stay();
+                }
                 drop(parent_end);
                 // The lock must die with `create`, not live on in the container.
                 let _ = nix::unistd::close(dir.lock_fd());
@@ -147,12 +178,16 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
                     no_pivot: o.no_pivot,
                     no_new_keyring: o.no_new_keyring,
                     console: std::cell::Cell::new(console_init),
+                    seccomp_agent: std::cell::Cell::new(seccomp_agent),
                     preserve_fds,
                 })
             }
             Ok(Forked::Parent(pid)) => {
                 cleanup.pid = Some(pid);
                 restore.restore()?;
+                if let Some(b) = birth {
+                    b.step_out()?;
+                }
                 pid
             }
             Err(e) => {
@@ -165,6 +200,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     drop(state_dir);
     // The init holds the console socket now; the receiver sees it close when the init does.
     drop(console_init);
+    drop(seccomp_agent);
 
     {
         let _t = logging::step("create: id maps");
@@ -175,21 +211,23 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             namespaces::write_id_maps(pid, &plan)?;
         }
     }
-    // The init waits for Proceed, so it runs no code of the container's before it sits
-    // in its cgroup; it makes its cgroup namespace after that, rooted there.
-    if let Some(p) = &cgroup_plan {
-        let _t = logging::step("create: cgroup");
-        let cg = cgroups::create(p)?;
-        cleanup.cgroup = Some(cg.clone());
-        cgroups::setup(&cg, p)?;
-        cgroups::enter(&cg, pid)?;
+    // The init waits for Proceed, so the limits are in force before it runs anything of
+    // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
+    if let (Some(cg), Some(p)) = (&cgroup, &cgroup_plan) {
+        let _t = logging::step("create: cgroup resources");
+        if v2_after {
+            cgroups::place::enter_v2(cg, pid)?;
+        }
+        cgroups::setup(cg, p)?;
     }
     // [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
     let state_for_hooks =
         |pid| hooks::state_json(o.id, "creating", pid, &plan.bundle, &plan.annotations);
     let has_hooks = plan.hooks != Default::default();
+    // The seccomp agent gets the state too, from the init.
+    let wants_state = has_hooks || plan.seccomp.as_ref().is_some_and(|s| s.listener.is_some());
     parent_end.send(&Msg::Proceed {
-        hook_state: has_hooks.then(|| state_for_hooks(pid)),
+        hook_state: wants_state.then(|| state_for_hooks(pid)),
     })?;
     let mut pid = pid;
     {
@@ -333,12 +371,9 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
     let notify = notify::listen(&dir.path)?;
     let fifo = dir.fifo();
-    // Non-blocking open so a dead init cannot hang us; then wait for its byte or its exit.
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&fifo)
-        .with_context(|| format!("open {}", fifo.display()))?;
+    // The pidfd first: opening the fifo releases the init, and a short-lived process can
+    // exit and be reaped by the engine's subreaper (conmon, the containerd shim) before a
+    // later pidfd_open, which would then report a container that ran as "gone".
     let pidfd = sys::pidfd_open(st.pid).map_err(|e| {
         anyhow!(
             "container init {} is gone: {}",
@@ -346,6 +381,12 @@ pub fn start(dir: &ContainerDir, st: &State) -> Result<()> {
             crate::errors::describe_io(&e)
         )
     })?;
+    // Non-blocking open so a dead init cannot hang us; then wait for its byte or its exit.
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(&fifo)
+        .with_context(|| format!("open {}", fifo.display()))?;
     let deadline = Instant::now() + Duration::from_secs(30);
     // Phase 1 waits for the init's byte (it has run the startContainer hooks);
     // phase 2 for end-of-file (its execve closed the fifo).

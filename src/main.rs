@@ -26,6 +26,7 @@ mod notify;
 mod process;
 mod process_attrs;
 mod rootfs;
+mod seccomp;
 mod selfexe;
 mod signal;
 mod state;

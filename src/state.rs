@@ -37,6 +37,12 @@ pub struct State {
     /// The config's hooks: poststart and poststop run from later commands.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The container's cgroup directories (pause, kill --all, ps, delete find them here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroups::Cgroup>,
+    /// The resources in force, which `update` starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
 }
 
 impl State {
@@ -64,6 +70,7 @@ impl State {
 pub enum Status {
     Created,
     Running,
+    Paused,
     Stopped,
 }
 
@@ -72,6 +79,7 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
         }
     }
@@ -258,6 +266,13 @@ pub fn status_of(dir: &Path, state: &State) -> Status {
     if !process_alive(state.pid, state.pid_start) {
         return Status::Stopped;
     }
+    if state
+        .cgroup
+        .as_ref()
+        .is_some_and(crate::cgroups::freezer::is_frozen)
+    {
+        return Status::Paused;
+    }
     if dir.join(FIFO_NAME).exists() {
         Status::Created
     } else {
@@ -335,6 +350,8 @@ mod tests {
             annotations: HashMap::new(),
             own_pid_ns: true,
             hooks: None,
+            cgroup: None,
+            resources: None,
         };
         dir.save(&st).unwrap();
         assert_eq!(dir.load().unwrap().pid, st.pid);

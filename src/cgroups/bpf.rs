@@ -104,12 +104,21 @@ mod tests {
     #[test]
     fn encodes_like_the_kernel() {
         // r2 = *(u32 *)(r1 + 4)  →  61 12 04 00 00 00 00 00
-        assert_eq!(load_u32(2, 1, 4).encode().to_le_bytes(), [0x61, 0x12, 4, 0, 0, 0, 0, 0]);
+        assert_eq!(
+            load_u32(2, 1, 4).encode().to_le_bytes(),
+            [0x61, 0x12, 4, 0, 0, 0, 0, 0]
+        );
         // r0 = 1 ; exit
-        assert_eq!(mov(0, 1).encode().to_le_bytes(), [0xb7, 0, 0, 0, 1, 0, 0, 0]);
+        assert_eq!(
+            mov(0, 1).encode().to_le_bytes(),
+            [0xb7, 0, 0, 0, 1, 0, 0, 0]
+        );
         assert_eq!(exit().encode(), 0x95);
         // if w4 != 0xffffffff goto +3: the immediate keeps all 32 bits.
-        assert_eq!(jne(4, u32::MAX, 3).encode().to_le_bytes(), [0x56, 4, 3, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(
+            jne(4, u32::MAX, 3).encode().to_le_bytes(),
+            [0x56, 4, 3, 0, 0xff, 0xff, 0xff, 0xff]
+        );
     }
 
     #[test]

@@ -51,14 +51,14 @@ const fn allow(kind: char, major: Option<u32>, minor: Option<u32>, access: u32) 
 const DEFAULT_ALLOWED: &[Rule] = &[
     allow('c', None, None, MKNOD),
     allow('b', None, None, MKNOD),
-    allow('c', Some(1), Some(3), ALL),  // null
-    allow('c', Some(1), Some(8), ALL),  // random
-    allow('c', Some(1), Some(7), ALL),  // full
-    allow('c', Some(5), Some(0), ALL),  // tty
-    allow('c', Some(1), Some(5), ALL),  // zero
-    allow('c', Some(1), Some(9), ALL),  // urandom
-    allow('c', Some(136), None, ALL),   // pts/*
-    allow('c', Some(5), Some(2), ALL),  // ptmx
+    allow('c', Some(1), Some(3), ALL),    // null
+    allow('c', Some(1), Some(8), ALL),    // random
+    allow('c', Some(1), Some(7), ALL),    // full
+    allow('c', Some(5), Some(0), ALL),    // tty
+    allow('c', Some(1), Some(5), ALL),    // zero
+    allow('c', Some(1), Some(9), ALL),    // urandom
+    allow('c', Some(136), None, ALL),     // pts/*
+    allow('c', Some(5), Some(2), ALL),    // ptmx
     allow('c', Some(10), Some(200), ALL), // net/tun
 ];
 
@@ -103,7 +103,9 @@ pub fn rules(spec: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<Vec<Rule>> {
             LinuxDeviceType::A => 'a',
             LinuxDeviceType::C | LinuxDeviceType::U => 'c',
             LinuxDeviceType::B => 'b',
-            LinuxDeviceType::P => bail!("{key}.type: \"p\" (a fifo) is not a device the cgroup controls"),
+            LinuxDeviceType::P => {
+                bail!("{key}.type: \"p\" (a fifo) is not a device the cgroup controls")
+            }
         };
         out.push(Rule {
             allow: d.allow(),
@@ -144,16 +146,29 @@ pub fn v1_writes(rules: &[Rule]) -> Vec<Write> {
     let key = "linux.resources.devices";
     let mut w = Vec::new();
     for r in rules {
-        let file = if r.allow { "devices.allow" } else { "devices.deny" };
+        let file = if r.allow {
+            "devices.allow"
+        } else {
+            "devices.deny"
+        };
         if is_everything(r) {
             w.push(Write::new(t, file, "a", key));
             continue;
         }
         // The kernel reads any "a ..." line as "everything": spell partial ones out.
-        let kinds: &[char] = if r.kind == 'a' { &['c', 'b'] } else { &[r.kind] };
+        let kinds: &[char] = if r.kind == 'a' {
+            &['c', 'b']
+        } else {
+            &[r.kind]
+        };
         let num = |n: Option<u32>| n.map_or("*".to_string(), |n| n.to_string());
         for k in kinds {
-            let line = format!("{k} {}:{} {}", num(r.major), num(r.minor), access_text(r.access));
+            let line = format!(
+                "{k} {}:{} {}",
+                num(r.major),
+                num(r.minor),
+                access_text(r.access)
+            );
             w.push(Write::new(t, file, line, key));
         }
     }
@@ -197,7 +212,8 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
         if let Some(m) = r.minor {
             b.push_skip(bpf::jne(5, m, 0));
         }
-        let unconditional = r.kind == 'a' && r.access == ALL && r.major.is_none() && r.minor.is_none();
+        let unconditional =
+            r.kind == 'a' && r.access == ALL && r.major.is_none() && r.minor.is_none();
         b.push(bpf::mov(0, i32::from(r.allow)));
         b.push(bpf::exit());
         p.extend(b.finish());
@@ -219,10 +235,15 @@ pub fn load_program(dir: &Path, rules: &[Rule]) -> Result<()> {
         anyhow!(
             "linux.resources.devices: load eBPF device program: {}{}",
             describe_io(&e),
-            if log.is_empty() { String::new() } else { format!(" (verifier: {log})") }
+            if log.is_empty() {
+                String::new()
+            } else {
+                format!(" (verifier: {log})")
+            }
         )
     })?;
-    let cg = std::fs::File::open(dir).map_err(|e| anyhow!("open {}: {}", dir.display(), describe_io(&e)))?;
+    let cg = std::fs::File::open(dir)
+        .map_err(|e| anyhow!("open {}: {}", dir.display(), describe_io(&e)))?;
     let old = sys::bpf_device_programs(cg.as_fd()).unwrap_or_default();
     sys::bpf_attach_device_filter(cg.as_fd(), prog.as_fd()).map_err(|e| {
         anyhow!(
@@ -233,7 +254,10 @@ pub fn load_program(dir: &Path, rules: &[Rule]) -> Result<()> {
     })?;
     for id in old {
         if let Err(e) = sys::bpf_detach_device_program(cg.as_fd(), id) {
-            crate::logging::warn(&format!("detach old device program {id}: {}", describe_io(&e)));
+            crate::logging::warn(&format!(
+                "detach old device program {id}: {}",
+                describe_io(&e)
+            ));
         }
     }
     Ok(())
@@ -262,8 +286,16 @@ mod tests {
                 0x77 => r[d] >>= i.imm,
                 0xb7 => r[d] = i.imm as i64 as u64,
                 0xbf => r[d] = r[s],
-                0x56 => if r[d] as u32 != i.imm as u32 { pc += i.off as usize },
-                0x16 => if r[d] as u32 == i.imm as u32 { pc += i.off as usize },
+                0x56 => {
+                    if r[d] as u32 != i.imm as u32 {
+                        pc += i.off as usize
+                    }
+                }
+                0x16 => {
+                    if r[d] as u32 == i.imm as u32 {
+                        pc += i.off as usize
+                    }
+                }
                 0x95 => return r[0],
                 c => panic!("unknown opcode {c:#x}"),
             }
@@ -286,18 +318,32 @@ mod tests {
 
     #[test]
     fn later_rules_win_and_access_is_respected() {
-        let s = spec(r#"[{"allow": false, "access": "rwm"},
+        let s = spec(
+            r#"[{"allow": false, "access": "rwm"},
                          {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
                          {"allow": true, "type": "b", "major": 8, "access": "rw"},
-                         {"allow": false, "type": "b", "major": 8, "minor": 16, "access": "w"}]"#);
-        let nodes = [Node { kind: 'c', major: 10, minor: 229 }];
+                         {"allow": false, "type": "b", "major": 8, "minor": 16, "access": "w"}]"#,
+        );
+        let nodes = [Node {
+            kind: 'c',
+            major: 10,
+            minor: 229,
+        }];
         let p = program(&rules(&s, &nodes).unwrap());
         assert_eq!(run(&p, B, READ, 8, 0), 1);
         assert_eq!(run(&p, B, READ | WRITE, 8, 1), 1);
-        assert_eq!(run(&p, B, READ | WRITE, 8, 16), 0, "a write to 8:16 is denied");
+        assert_eq!(
+            run(&p, B, READ | WRITE, 8, 16),
+            0,
+            "a write to 8:16 is denied"
+        );
         assert_eq!(run(&p, B, READ, 8, 16), 1, "a read of 8:16 is not");
         assert_eq!(run(&p, B, READ, 9, 0), 0);
-        assert_eq!(run(&p, C, READ | WRITE, 10, 229), 1, "linux.devices nodes are allowed");
+        assert_eq!(
+            run(&p, C, READ | WRITE, 10, 229),
+            1,
+            "linux.devices nodes are allowed"
+        );
     }
 
     #[test]
@@ -306,21 +352,31 @@ mod tests {
         assert!(r[0].allow && r[0].kind == 'a');
         let p = program(&r);
         assert_eq!(run(&p, B, READ, 8, 0), 1);
-        assert_eq!(run(&p, C, READ, 1, 3), 1, "the default list allows null again after the deny");
+        assert_eq!(
+            run(&p, C, READ, 1, 3),
+            1,
+            "the default list allows null again after the deny"
+        );
     }
 
     #[test]
     fn v1_lines() {
         let r = rules(&spec(r#"[{"allow": false, "access": "rwm"}, {"allow": true, "type": "a", "access": "r"}]"#), &[]).unwrap();
         let w = v1_writes(&r);
-        let lines: Vec<(&str, &str)> = w.iter().map(|w| (w.file.as_str(), w.value.as_str())).collect();
-        assert_eq!(&lines[..5], &[
-            ("devices.deny", "a"),
-            ("devices.allow", "c *:* r"),
-            ("devices.allow", "b *:* r"),
-            ("devices.allow", "c *:* m"),
-            ("devices.allow", "b *:* m"),
-        ]);
+        let lines: Vec<(&str, &str)> = w
+            .iter()
+            .map(|w| (w.file.as_str(), w.value.as_str()))
+            .collect();
+        assert_eq!(
+            &lines[..5],
+            &[
+                ("devices.deny", "a"),
+                ("devices.allow", "c *:* r"),
+                ("devices.allow", "b *:* r"),
+                ("devices.allow", "c *:* m"),
+                ("devices.allow", "b *:* m"),
+            ]
+        );
         assert!(lines.contains(&("devices.allow", "c 1:3 rwm")));
         assert!(lines.contains(&("devices.allow", "c 136:* rwm")));
     }
@@ -328,9 +384,18 @@ mod tests {
     #[test]
     fn bad_rules_name_the_key() {
         for (json, key) in [
-            (r#"[{"allow": true, "access": "rx"}]"#, "linux.resources.devices[0].access"),
-            (r#"[{"allow": true, "type": "p"}]"#, "linux.resources.devices[0].type"),
-            (r#"[{"allow": true, "type": "c", "major": -5}]"#, "linux.resources.devices[0].major"),
+            (
+                r#"[{"allow": true, "access": "rx"}]"#,
+                "linux.resources.devices[0].access",
+            ),
+            (
+                r#"[{"allow": true, "type": "p"}]"#,
+                "linux.resources.devices[0].type",
+            ),
+            (
+                r#"[{"allow": true, "type": "c", "major": -5}]"#,
+                "linux.resources.devices[0].major",
+            ),
         ] {
             let e = rules(&spec(json), &[]).unwrap_err().to_string();
             assert!(e.starts_with(key), "{e}");

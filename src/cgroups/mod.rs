@@ -16,6 +16,7 @@ pub mod freezer;
 pub mod kill;
 pub mod mode;
 pub mod path;
+pub mod place;
 pub mod remove;
 pub mod resources;
 pub mod stats;
@@ -336,15 +337,16 @@ pub fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
 }
 
 pub fn read_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| anyhow!("read {}: {}", path.display(), describe_io(&e)))
+    std::fs::read_to_string(path)
+        .map_err(|e| anyhow!("read {}: {}", path.display(), describe_io(&e)))
 }
 
 /// Do the writes, in order.
 pub fn apply(cg: &Cgroup, writes: &[Write]) -> Result<()> {
     for w in writes {
-        let dir = cg.dir(w.target).ok_or_else(|| {
-            anyhow!("{}: the container has no cgroup for {}", w.key, w.file)
-        })?;
+        let dir = cg
+            .dir(w.target)
+            .ok_or_else(|| anyhow!("{}: the container has no cgroup for {}", w.key, w.file))?;
         let path = dir.join(&w.file);
         let err = match write_file(&path, &w.value) {
             Ok(()) => continue,
@@ -393,21 +395,6 @@ pub fn setup(cg: &Cgroup, p: &Prepared) -> Result<()> {
     Ok(())
 }
 
-/// Move `pid` into every directory of the container's cgroup.
-pub fn enter(cg: &Cgroup, pid: i32) -> Result<()> {
-    for d in &cg.dirs {
-        let procs = d.path.join("cgroup.procs");
-        write_file(&procs, &pid.to_string()).map_err(|e| {
-            anyhow!(
-                "cgroup: move init into {}: {}",
-                d.path.display(),
-                describe_io(&e)
-            )
-        })?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 pub mod testing {
     //! A fake cgroupfs in a temporary directory: the real file names, empty.
@@ -415,17 +402,52 @@ pub mod testing {
     use super::*;
 
     pub const V1_FILES: &[(&str, &[&str])] = &[
-        ("memory", &["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.soft_limit_in_bytes",
-            "memory.kmem.tcp.limit_in_bytes", "memory.swappiness", "memory.oom_control"]),
-        ("cpu", &["cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.cfs_burst_us",
-            "cpu.rt_period_us", "cpu.rt_runtime_us", "cpu.idle"]),
+        (
+            "memory",
+            &[
+                "memory.limit_in_bytes",
+                "memory.memsw.limit_in_bytes",
+                "memory.soft_limit_in_bytes",
+                "memory.kmem.tcp.limit_in_bytes",
+                "memory.swappiness",
+                "memory.oom_control",
+            ],
+        ),
+        (
+            "cpu",
+            &[
+                "cpu.shares",
+                "cpu.cfs_period_us",
+                "cpu.cfs_quota_us",
+                "cpu.cfs_burst_us",
+                "cpu.rt_period_us",
+                "cpu.rt_runtime_us",
+                "cpu.idle",
+            ],
+        ),
         ("cpuset", &["cpuset.cpus", "cpuset.mems"]),
         ("pids", &["pids.max"]),
-        ("blkio", &["blkio.bfq.weight", "blkio.bfq.weight_device", "blkio.throttle.read_bps_device",
-            "blkio.throttle.write_bps_device", "blkio.throttle.read_iops_device",
-            "blkio.throttle.write_iops_device", "blkio.leaf_weight", "blkio.leaf_weight_device"]),
-        ("hugetlb", &["hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.rsvd.limit_in_bytes",
-            "hugetlb.1GB.limit_in_bytes"]),
+        (
+            "blkio",
+            &[
+                "blkio.bfq.weight",
+                "blkio.bfq.weight_device",
+                "blkio.throttle.read_bps_device",
+                "blkio.throttle.write_bps_device",
+                "blkio.throttle.read_iops_device",
+                "blkio.throttle.write_iops_device",
+                "blkio.leaf_weight",
+                "blkio.leaf_weight_device",
+            ],
+        ),
+        (
+            "hugetlb",
+            &[
+                "hugetlb.2MB.limit_in_bytes",
+                "hugetlb.2MB.rsvd.limit_in_bytes",
+                "hugetlb.1GB.limit_in_bytes",
+            ],
+        ),
         ("net_cls", &["net_cls.classid"]),
         ("net_prio", &["net_prio.ifpriomap"]),
         ("rdma", &["rdma.max"]),
@@ -433,9 +455,23 @@ pub mod testing {
     ];
 
     pub const V2_FILES: &[&str] = &[
-        "memory.max", "memory.swap.max", "memory.low", "cpu.weight", "cpu.max", "cpu.max.burst",
-        "cpu.idle", "cpuset.cpus", "cpuset.mems", "pids.max", "io.weight", "io.max",
-        "hugetlb.2MB.max", "hugetlb.2MB.rsvd.max", "hugetlb.1GB.max", "rdma.max", "memory.high",
+        "memory.max",
+        "memory.swap.max",
+        "memory.low",
+        "cpu.weight",
+        "cpu.max",
+        "cpu.max.burst",
+        "cpu.idle",
+        "cpuset.cpus",
+        "cpuset.mems",
+        "pids.max",
+        "io.weight",
+        "io.max",
+        "hugetlb.2MB.max",
+        "hugetlb.2MB.rsvd.max",
+        "hugetlb.1GB.max",
+        "rdma.max",
+        "memory.high",
     ];
 
     pub struct Fake {
@@ -455,7 +491,11 @@ pub mod testing {
                     for f in *files {
                         std::fs::write(d.join(f), "").unwrap();
                     }
-                    dirs.push(Dir { controllers: vec![ctrl.to_string()], path: d, made: None });
+                    dirs.push(Dir {
+                        controllers: vec![ctrl.to_string()],
+                        path: d,
+                        made: None,
+                    });
                 }
             }
             if mode != Mode::Legacy {
@@ -464,9 +504,16 @@ pub mod testing {
                 for f in V2_FILES {
                     std::fs::write(d.join(f), "").unwrap();
                 }
-                dirs.push(Dir { controllers: vec![], path: d, made: None });
+                dirs.push(Dir {
+                    controllers: vec![],
+                    path: d,
+                    made: None,
+                });
             }
-            Fake { root, cg: Cgroup { mode, dirs } }
+            Fake {
+                root,
+                cg: Cgroup { mode, dirs },
+            }
         }
 
         pub fn read(&self, t: Target, file: &str) -> String {
@@ -484,10 +531,17 @@ pub mod testing {
         let all = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Layout {
             mode,
-            v1: if mode == Mode::Unified { vec![] } else {
-                all(&["memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "hugetlb", "net_cls", "net_prio", "rdma", "devices", "freezer"])
+            v1: if mode == Mode::Unified {
+                vec![]
+            } else {
+                all(&[
+                    "memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "hugetlb", "net_cls",
+                    "net_prio", "rdma", "devices", "freezer",
+                ])
             },
-            v2: if mode == Mode::Legacy { vec![] } else {
+            v2: if mode == Mode::Legacy {
+                vec![]
+            } else {
                 all(&["memory", "cpu", "cpuset", "pids", "io", "hugetlb", "rdma"])
             },
             cpus: "0-3".into(),

@@ -19,8 +19,20 @@ pub enum Mode {
 /// The v1 controllers berth manages; hierarchies holding none of them (name=systemd)
 /// are left alone, as runc does.
 pub const V1_CONTROLLERS: &[&str] = &[
-    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb",
-    "net_cls", "net_prio", "perf_event", "rdma", "misc",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "blkio",
+    "pids",
+    "hugetlb",
+    "net_cls",
+    "net_prio",
+    "perf_event",
+    "rdma",
+    "misc",
 ];
 
 /// One mounted hierarchy.
@@ -138,7 +150,9 @@ pub fn own_cgroup(proc_cgroup: &str, h: &Hierarchy) -> PathBuf {
         let matches = if h.controllers.is_empty() {
             ctrls.is_empty()
         } else {
-            ctrls.split(',').any(|c| h.controllers.iter().any(|x| x == c))
+            ctrls
+                .split(',')
+                .any(|c| h.controllers.iter().any(|x| x == c))
         };
         if matches {
             return PathBuf::from(path);
@@ -173,8 +187,15 @@ mod tests {
 
     #[test]
     fn legacy_and_unified_hosts() {
-        let legacy: String = HYBRID.lines().filter(|l| !l.contains("cgroup2")).collect::<Vec<_>>().join("\n");
-        assert_eq!(from_mounts(&mountinfo::parse(&legacy), false).mode, Mode::Legacy);
+        let legacy: String = HYBRID
+            .lines()
+            .filter(|l| !l.contains("cgroup2"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            from_mounts(&mountinfo::parse(&legacy), false).mode,
+            Mode::Legacy
+        );
         // A cgroup2 mount over /sys/fs/cgroup hides the v1 ones still in the table.
         let mut all = mountinfo::parse(HYBRID);
         all.extend(mountinfo::parse(
@@ -193,6 +214,9 @@ mod tests {
         let mem = h.v1.iter().find(|x| x.controllers == ["memory"]).unwrap();
         assert_eq!(own_cgroup(text, mem), PathBuf::from("/a/b"));
         assert_eq!(own_cgroup(text, &h.v1[0]), PathBuf::from("/"));
-        assert_eq!(own_cgroup(text, h.v2.as_ref().unwrap()), PathBuf::from("/user.slice"));
+        assert_eq!(
+            own_cgroup(text, h.v2.as_ref().unwrap()),
+            PathBuf::from("/user.slice")
+        );
     }
 }

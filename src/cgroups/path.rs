@@ -65,7 +65,11 @@ mod tests {
 
     fn h(ctrl: &str, mp: &str) -> Hierarchy {
         Hierarchy {
-            controllers: if ctrl.is_empty() { vec![] } else { vec![ctrl.to_string()] },
+            controllers: if ctrl.is_empty() {
+                vec![]
+            } else {
+                vec![ctrl.to_string()]
+            },
             mount_point: PathBuf::from(mp),
             root: PathBuf::from("/"),
         }
@@ -78,14 +82,32 @@ mod tests {
         let cpu = h("cpu", "/sys/fs/cgroup/cpu");
         let v2 = h("", "/sys/fs/cgroup/unified");
         let default = parse(None, "c1").unwrap();
-        assert_eq!(dir_in(&mem, text, &default), PathBuf::from("/sys/fs/cgroup/memory/runtime/x/c1"));
-        assert_eq!(dir_in(&cpu, text, &default), PathBuf::from("/sys/fs/cgroup/cpu/c1"));
-        assert_eq!(dir_in(&v2, text, &default), PathBuf::from("/sys/fs/cgroup/unified/user.slice/c1"));
+        assert_eq!(
+            dir_in(&mem, text, &default),
+            PathBuf::from("/sys/fs/cgroup/memory/runtime/x/c1")
+        );
+        assert_eq!(
+            dir_in(&cpu, text, &default),
+            PathBuf::from("/sys/fs/cgroup/cpu/c1")
+        );
+        assert_eq!(
+            dir_in(&v2, text, &default),
+            PathBuf::from("/sys/fs/cgroup/unified/user.slice/c1")
+        );
         let abs = parse(Some(Path::new("/pod/c1")), "c1").unwrap();
-        assert_eq!(dir_in(&mem, text, &abs), PathBuf::from("/sys/fs/cgroup/memory/pod/c1"));
+        assert_eq!(
+            dir_in(&mem, text, &abs),
+            PathBuf::from("/sys/fs/cgroup/memory/pod/c1")
+        );
         let rel = parse(Some(Path::new("pod/./c1")), "c1").unwrap();
-        assert_eq!(dir_in(&mem, text, &rel), PathBuf::from("/sys/fs/cgroup/memory/runtime/x/pod/c1"));
-        assert_eq!(parse(Some(Path::new("")), "c2").unwrap(), Where::UnderOwn("c2".into()));
+        assert_eq!(
+            dir_in(&mem, text, &rel),
+            PathBuf::from("/sys/fs/cgroup/memory/runtime/x/pod/c1")
+        );
+        assert_eq!(
+            parse(Some(Path::new("")), "c2").unwrap(),
+            Where::UnderOwn("c2".into())
+        );
     }
 
     #[test]
@@ -102,6 +124,9 @@ mod tests {
         m.root = PathBuf::from("/outer");
         let text = "4:memory:/outer/inner\n";
         let w = parse(None, "c1").unwrap();
-        assert_eq!(dir_in(&m, text, &w), PathBuf::from("/sys/fs/cgroup/memory/inner/c1"));
+        assert_eq!(
+            dir_in(&m, text, &w),
+            PathBuf::from("/sys/fs/cgroup/memory/inner/c1")
+        );
     }
 }

@@ -46,31 +46,47 @@ pub fn plan(res: &LinuxResources, layout: &Layout, cur: &Current) -> Result<Vec<
             bail!("linux.resources.pids.limit: invalid value {limit} (-1 means no limit)");
         }
         if limit != 0 {
-            let value = if limit < 0 { "max".to_string() } else { limit.to_string() };
+            let value = if limit < 0 {
+                "max".to_string()
+            } else {
+                limit.to_string()
+            };
             let t = layout.target("linux.resources.pids", "pids", "pids")?;
-            w.push(Write::new(t, "pids.max", value, "linux.resources.pids.limit"));
+            w.push(Write::new(
+                t,
+                "pids.max",
+                value,
+                "linux.resources.pids.limit",
+            ));
         }
     }
     if let Some(b) = res.block_io() {
         check_blkio(b)?;
         if blkio_set(b) {
-            w.extend(match layout.target("linux.resources.blockIO", "blkio", "io")? {
-                Target::V1(_) => v1::blkio(b),
-                Target::V2 => v2::io(b),
-            });
+            w.extend(
+                match layout.target("linux.resources.blockIO", "blkio", "io")? {
+                    Target::V1(_) => v1::blkio(b),
+                    Target::V2 => v2::io(b),
+                },
+            );
         }
     }
     if let Some(h) = res.hugepage_limits().as_ref().filter(|h| !h.is_empty()) {
         for (i, l) in h.iter().enumerate() {
             check_page_size(i, l.page_size())?;
             if l.limit() < -1 {
-                bail!("linux.resources.hugepageLimits[{i}].limit: invalid value {}", l.limit());
+                bail!(
+                    "linux.resources.hugepageLimits[{i}].limit: invalid value {}",
+                    l.limit()
+                );
             }
         }
-        w.extend(match layout.target("linux.resources.hugepageLimits", "hugetlb", "hugetlb")? {
-            Target::V1(_) => v1::hugetlb(h),
-            Target::V2 => v2::hugetlb(h),
-        });
+        w.extend(
+            match layout.target("linux.resources.hugepageLimits", "hugetlb", "hugetlb")? {
+                Target::V1(_) => v1::hugetlb(h),
+                Target::V2 => v2::hugetlb(h),
+            },
+        );
     }
     if let Some(n) = res.network() {
         if n.class_id().is_some() {
@@ -150,7 +166,10 @@ fn check_cpu(c: &LinuxCpu) -> Result<()> {
     if let Some(q) = c.quota().filter(|q| *q != 0 && *q != -1 && *q < 1000) {
         bail!("{CPU}.quota: invalid value {q} (at least 1000 microseconds, or -1 for no limit)");
     }
-    if let Some(p) = c.period().filter(|p| *p != 0 && !(1000..=1_000_000).contains(p)) {
+    if let Some(p) = c
+        .period()
+        .filter(|p| *p != 0 && !(1000..=1_000_000).contains(p))
+    {
         bail!("{CPU}.period: invalid value {p} (1000 to 1000000 microseconds)");
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r < -1) {
@@ -170,8 +189,7 @@ fn check_cpuset(c: &LinuxCpu, layout: &Layout) -> Result<()> {
         let Some(want) = want.as_deref().filter(|s| !s.trim().is_empty()) else {
             continue;
         };
-        let asked = parse_list(want)
-            .map_err(|e| anyhow::anyhow!("{CPU}.{name}: {want:?}: {e}"))?;
+        let asked = parse_list(want).map_err(|e| anyhow::anyhow!("{CPU}.{name}: {want:?}: {e}"))?;
         let online = parse_list(have).unwrap_or_default();
         let out: Vec<String> = asked
             .iter()
@@ -215,10 +233,16 @@ fn check_blkio(b: &oci_spec::runtime::LinuxBlockIo) -> Result<()> {
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         if d.major() < 0 || d.minor() < 0 {
-            bail!("linux.resources.blockIO.weightDevice[{i}]: invalid device {}:{}", d.major(), d.minor());
+            bail!(
+                "linux.resources.blockIO.weightDevice[{i}]: invalid device {}:{}",
+                d.major(),
+                d.minor()
+            );
         }
         if let Some(w) = bad(d.weight()).or(bad(d.leaf_weight())) {
-            bail!("linux.resources.blockIO.weightDevice[{i}].weight: invalid value {w} (10 to 1000)");
+            bail!(
+                "linux.resources.blockIO.weightDevice[{i}].weight: invalid value {w} (10 to 1000)"
+            );
         }
     }
     for (name, list) in [
@@ -229,7 +253,11 @@ fn check_blkio(b: &oci_spec::runtime::LinuxBlockIo) -> Result<()> {
     ] {
         for (i, d) in list.iter().flatten().enumerate() {
             if d.major() < 0 || d.minor() < 0 {
-                bail!("linux.resources.blockIO.{name}[{i}]: invalid device {}:{}", d.major(), d.minor());
+                bail!(
+                    "linux.resources.blockIO.{name}[{i}]: invalid device {}:{}",
+                    d.major(),
+                    d.minor()
+                );
             }
         }
     }
@@ -240,7 +268,10 @@ fn check_blkio(b: &oci_spec::runtime::LinuxBlockIo) -> Result<()> {
 fn check_page_size(i: usize, s: &str) -> Result<()> {
     let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &s[digits.len()..];
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || !["KB", "MB", "GB"].contains(&unit) {
+    if digits.is_empty()
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+        || !["KB", "MB", "GB"].contains(&unit)
+    {
         bail!("linux.resources.hugepageLimits[{i}].pageSize: {s:?} is not a page size like \"2MB\" or \"1GB\"");
     }
     Ok(())
@@ -249,16 +280,29 @@ fn check_page_size(i: usize, s: &str) -> Result<()> {
 fn cpuset(c: &LinuxCpu, t: Target) -> Vec<Write> {
     let mut w = Vec::new();
     if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.trim().is_empty()) {
-        w.push(Write::new(t, "cpuset.cpus", cpus.trim(), &format!("{CPU}.cpus")));
+        w.push(Write::new(
+            t,
+            "cpuset.cpus",
+            cpus.trim(),
+            &format!("{CPU}.cpus"),
+        ));
     }
     if let Some(mems) = c.mems().as_deref().filter(|s| !s.trim().is_empty()) {
-        w.push(Write::new(t, "cpuset.mems", mems.trim(), &format!("{CPU}.mems")));
+        w.push(Write::new(
+            t,
+            "cpuset.mems",
+            mems.trim(),
+            &format!("{CPU}.mems"),
+        ));
     }
     w
 }
 
 /// rdma.max reads the same in v1 and v2: "<device> hca_handle=N hca_object=M".
-fn rdma(r: &std::collections::HashMap<String, oci_spec::runtime::LinuxRdma>, t: Target) -> Vec<Write> {
+fn rdma(
+    r: &std::collections::HashMap<String, oci_spec::runtime::LinuxRdma>,
+    t: Target,
+) -> Vec<Write> {
     let mut devs: Vec<_> = r.iter().collect();
     devs.sort_by(|a, b| a.0.cmp(b.0));
     devs.into_iter()
@@ -270,7 +314,8 @@ fn rdma(r: &std::collections::HashMap<String, oci_spec::runtime::LinuxRdma>, t: 
             if let Some(o) = l.hca_objects() {
                 v.push_str(&format!(" hca_object={o}"));
             }
-            (v.len() > dev.len()).then(|| Write::new(t, "rdma.max", v, &format!("linux.resources.rdma.{dev}")))
+            (v.len() > dev.len())
+                .then(|| Write::new(t, "rdma.max", v, &format!("linux.resources.rdma.{dev}")))
         })
         .collect()
 }
@@ -286,7 +331,9 @@ mod tests {
     }
 
     fn err(json: &str, mode: Mode) -> String {
-        plan(&res(json), &layout(mode), &Current::default()).unwrap_err().to_string()
+        plan(&res(json), &layout(mode), &Current::default())
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -294,7 +341,10 @@ mod tests {
         for mode in [Mode::Legacy, Mode::Unified, Mode::Hybrid] {
             for (json, key) in [
                 (r#"{"memory":{"limit":-5}}"#, "linux.resources.memory.limit"),
-                (r#"{"memory":{"swappiness":101}}"#, "linux.resources.memory.swappiness"),
+                (
+                    r#"{"memory":{"swappiness":101}}"#,
+                    "linux.resources.memory.swappiness",
+                ),
                 (r#"{"cpu":{"shares":1}}"#, "linux.resources.cpu.shares"),
                 (r#"{"cpu":{"quota":-7}}"#, "linux.resources.cpu.quota"),
                 (r#"{"cpu":{"period":10}}"#, "linux.resources.cpu.period"),
@@ -302,25 +352,42 @@ mod tests {
                 (r#"{"cpu":{"cpus":"x"}}"#, "linux.resources.cpu.cpus"),
                 (r#"{"cpu":{"mems":"3"}}"#, "linux.resources.cpu.mems"),
                 (r#"{"pids":{"limit":-5}}"#, "linux.resources.pids.limit"),
-                (r#"{"blockIO":{"weight":5}}"#, "linux.resources.blockIO.weight"),
-                (r#"{"hugepageLimits":[{"pageSize":"2M","limit":1}]}"#, "linux.resources.hugepageLimits[0].pageSize"),
+                (
+                    r#"{"blockIO":{"weight":5}}"#,
+                    "linux.resources.blockIO.weight",
+                ),
+                (
+                    r#"{"hugepageLimits":[{"pageSize":"2M","limit":1}]}"#,
+                    "linux.resources.hugepageLimits[0].pageSize",
+                ),
             ] {
                 let e = err(json, mode);
                 assert!(e.starts_with(key), "{mode:?} {json}: {e}");
             }
         }
         assert!(err(r#"{"unified":{"memory.max":"1"}}"#, Mode::Legacy).contains("cgroup v2"));
-        assert!(err(r#"{"unified":{"../x":"1"}}"#, Mode::Unified).starts_with("linux.resources.unified"));
+        assert!(err(r#"{"unified":{"../x":"1"}}"#, Mode::Unified)
+            .starts_with("linux.resources.unified"));
     }
 
     #[test]
     fn missing_controllers_are_named() {
         let mut l = layout(Mode::Unified);
         l.v2.retain(|c| c != "memory");
-        let e = plan(&res(r#"{"memory":{"limit":1048576}}"#), &l, &Current::default()).unwrap_err();
-        assert!(e.to_string().contains("memory controller is not available"), "{e}");
+        let e = plan(
+            &res(r#"{"memory":{"limit":1048576}}"#),
+            &l,
+            &Current::default(),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("memory controller is not available"),
+            "{e}"
+        );
         // An empty object asks for nothing.
-        assert!(plan(&res(r#"{"memory":{}}"#), &l, &Current::default()).unwrap().is_empty());
+        assert!(plan(&res(r#"{"memory":{}}"#), &l, &Current::default())
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -342,9 +409,17 @@ mod tests {
     #[test]
     fn rdma_both_versions() {
         for mode in [Mode::Legacy, Mode::Unified] {
-            let w = plan(&res(r#"{"rdma":{"mlx5_1":{"hcaHandles":3,"hcaObjects":10000}}}"#), &layout(mode), &Current::default()).unwrap();
+            let w = plan(
+                &res(r#"{"rdma":{"mlx5_1":{"hcaHandles":3,"hcaObjects":10000}}}"#),
+                &layout(mode),
+                &Current::default(),
+            )
+            .unwrap();
             assert_eq!(w.len(), 1);
-            assert_eq!((w[0].file.as_str(), w[0].value.as_str()), ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000"));
+            assert_eq!(
+                (w[0].file.as_str(), w[0].value.as_str()),
+                ("rdma.max", "mlx5_1 hca_handle=3 hca_object=10000")
+            );
         }
     }
 }

@@ -23,7 +23,11 @@ pub fn memory(m: &LinuxMemory, cur: &Current) -> Result<Vec<Write>> {
     let swap_w = swap.map(|s| {
         let w = Write::new(MEM, "memory.memsw.limit_in_bytes", s, &key("swap"));
         // Without swap accounting the file is absent; "unlimited" then needs no write.
-        if s == -1 { w.or_skip() } else { w }
+        if s == -1 {
+            w.or_skip()
+        } else {
+            w
+        }
     });
     if let (Some(l), Some(s)) = (limit, swap) {
         if s != -1 && l != -1 && s < l {
@@ -46,16 +50,31 @@ pub fn memory(m: &LinuxMemory, cur: &Current) -> Result<Vec<Write>> {
         w.extend(swap_w);
     }
     if let Some(r) = m.reservation() {
-        w.push(Write::new(MEM, "memory.soft_limit_in_bytes", r, &key("reservation")));
+        w.push(Write::new(
+            MEM,
+            "memory.soft_limit_in_bytes",
+            r,
+            &key("reservation"),
+        ));
     }
     if let Some(t) = m.kernel_tcp() {
-        w.push(Write::new(MEM, "memory.kmem.tcp.limit_in_bytes", t, &key("kernelTCP")));
+        w.push(Write::new(
+            MEM,
+            "memory.kmem.tcp.limit_in_bytes",
+            t,
+            &key("kernelTCP"),
+        ));
     }
     if let Some(s) = m.swappiness() {
         w.push(Write::new(MEM, "memory.swappiness", s, &key("swappiness")));
     }
     if let Some(d) = m.disable_oom_killer() {
-        w.push(Write::new(MEM, "memory.oom_control", u8::from(d), &key("disableOOMKiller")));
+        w.push(Write::new(
+            MEM,
+            "memory.oom_control",
+            u8::from(d),
+            &key("disableOOMKiller"),
+        ));
     }
     Ok(w)
 }
@@ -77,10 +96,20 @@ pub fn cpu(c: &LinuxCpu) -> Vec<Write> {
         w.push(Write::new(CPU, "cpu.cfs_burst_us", b, &key("burst")));
     }
     if let Some(p) = c.realtime_period().filter(|p| *p != 0) {
-        w.push(Write::new(CPU, "cpu.rt_period_us", p, &key("realtimePeriod")));
+        w.push(Write::new(
+            CPU,
+            "cpu.rt_period_us",
+            p,
+            &key("realtimePeriod"),
+        ));
     }
     if let Some(r) = c.realtime_runtime().filter(|r| *r != 0) {
-        w.push(Write::new(CPU, "cpu.rt_runtime_us", r, &key("realtimeRuntime")));
+        w.push(Write::new(
+            CPU,
+            "cpu.rt_runtime_us",
+            r,
+            &key("realtimeRuntime"),
+        ));
     }
     if let Some(i) = c.idle() {
         w.push(Write::new(CPU, "cpu.idle", i, &key("idle")));
@@ -93,16 +122,26 @@ pub fn blkio(b: &LinuxBlockIo) -> Vec<Write> {
     let mut w = Vec::new();
     // CFQ had blkio.weight; kernels since 5.0 only have BFQ's file, same scale.
     if let Some(v) = b.weight().filter(|v| *v != 0) {
-        w.push(Write::new(BLKIO, "blkio.weight", v, &key("weight")).or_instead("blkio.bfq.weight", v));
+        w.push(
+            Write::new(BLKIO, "blkio.weight", v, &key("weight")).or_instead("blkio.bfq.weight", v),
+        );
     }
     if let Some(v) = b.leaf_weight().filter(|v| *v != 0) {
-        w.push(Write::new(BLKIO, "blkio.leaf_weight", v, &key("leafWeight")));
+        w.push(Write::new(
+            BLKIO,
+            "blkio.leaf_weight",
+            v,
+            &key("leafWeight"),
+        ));
     }
     for (i, d) in b.weight_device().iter().flatten().enumerate() {
         let k = key(&format!("weightDevice[{i}]"));
         if let Some(v) = d.weight() {
             let line = format!("{}:{} {v}", d.major(), d.minor());
-            w.push(Write::new(BLKIO, "blkio.weight_device", &line, &k).or_instead("blkio.bfq.weight_device", &line));
+            w.push(
+                Write::new(BLKIO, "blkio.weight_device", &line, &k)
+                    .or_instead("blkio.bfq.weight_device", &line),
+            );
         }
         if let Some(v) = d.leaf_weight() {
             let line = format!("{}:{} {v}", d.major(), d.minor());
@@ -110,10 +149,26 @@ pub fn blkio(b: &LinuxBlockIo) -> Vec<Write> {
         }
     }
     for (name, file, list) in [
-        ("throttleReadBpsDevice", "blkio.throttle.read_bps_device", b.throttle_read_bps_device()),
-        ("throttleWriteBpsDevice", "blkio.throttle.write_bps_device", b.throttle_write_bps_device()),
-        ("throttleReadIOPSDevice", "blkio.throttle.read_iops_device", b.throttle_read_iops_device()),
-        ("throttleWriteIOPSDevice", "blkio.throttle.write_iops_device", b.throttle_write_iops_device()),
+        (
+            "throttleReadBpsDevice",
+            "blkio.throttle.read_bps_device",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "throttleWriteBpsDevice",
+            "blkio.throttle.write_bps_device",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "throttleReadIOPSDevice",
+            "blkio.throttle.read_iops_device",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            "blkio.throttle.write_iops_device",
+            b.throttle_write_iops_device(),
+        ),
     ] {
         for (i, d) in list.iter().flatten().enumerate() {
             let line = format!("{}:{} {}", d.major(), d.minor(), d.rate());
@@ -129,9 +184,22 @@ pub fn hugetlb(limits: &[LinuxHugepageLimit]) -> Vec<Write> {
     for (i, l) in limits.iter().enumerate() {
         let key = format!("linux.resources.hugepageLimits[{i}]");
         let size = l.page_size();
-        w.push(Write::new(t, &format!("hugetlb.{size}.limit_in_bytes"), l.limit(), &key));
+        w.push(Write::new(
+            t,
+            &format!("hugetlb.{size}.limit_in_bytes"),
+            l.limit(),
+            &key,
+        ));
         // Reservations are accounted apart since 5.7; keep them in step when present.
-        w.push(Write::new(t, &format!("hugetlb.{size}.rsvd.limit_in_bytes"), l.limit(), &key).or_skip());
+        w.push(
+            Write::new(
+                t,
+                &format!("hugetlb.{size}.rsvd.limit_in_bytes"),
+                l.limit(),
+                &key,
+            )
+            .or_skip(),
+        );
     }
     w
 }
@@ -176,7 +244,9 @@ mod tests {
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -256,7 +326,11 @@ mod tests {
     fn memory_and_swap_order_follows_the_current_limit() {
         let m: LinuxMemory = serde_json::from_str(r#"{"limit": 200, "swap": 400}"#).unwrap();
         let files = |cur: Option<u64>| -> Vec<String> {
-            memory(&m, &Current { memory_limit: cur }).unwrap().into_iter().map(|w| w.file).collect()
+            memory(&m, &Current { memory_limit: cur })
+                .unwrap()
+                .into_iter()
+                .map(|w| w.file)
+                .collect()
         };
         // Growing: memory+swap first, so memory never exceeds it.
         assert_eq!(files(Some(100))[0], "memory.memsw.limit_in_bytes");
@@ -264,11 +338,21 @@ mod tests {
         assert_eq!(files(Some(1000))[0], "memory.limit_in_bytes");
         assert_eq!(files(None)[0], "memory.limit_in_bytes");
         let bad: LinuxMemory = serde_json::from_str(r#"{"limit": 400, "swap": 200}"#).unwrap();
-        assert!(memory(&bad, &Current::default()).unwrap_err().to_string().starts_with("linux.resources.memory.swap"));
+        assert!(memory(&bad, &Current::default())
+            .unwrap_err()
+            .to_string()
+            .starts_with("linux.resources.memory.swap"));
         // -1 alone lifts both limits.
         let unl: LinuxMemory = serde_json::from_str(r#"{"limit": -1}"#).unwrap();
         let w = memory(&unl, &Current::default()).unwrap();
-        assert_eq!(w.iter().map(|w| (w.file.as_str(), w.value.as_str())).collect::<Vec<_>>(),
-            [("memory.memsw.limit_in_bytes", "-1"), ("memory.limit_in_bytes", "-1")]);
+        assert_eq!(
+            w.iter()
+                .map(|w| (w.file.as_str(), w.value.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("memory.memsw.limit_in_bytes", "-1"),
+                ("memory.limit_in_bytes", "-1")
+            ]
+        );
     }
 }

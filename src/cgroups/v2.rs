@@ -83,16 +83,28 @@ pub fn memory(m: &LinuxMemory) -> Result<Vec<Write>> {
 pub fn cpu(c: &LinuxCpu) -> Result<Vec<Write>> {
     let key = |k: &str| format!("linux.resources.cpu.{k}");
     if c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0) {
-        bail!("{}: realtime scheduling is not supported on cgroup v2", key("realtimeRuntime"));
+        bail!(
+            "{}: realtime scheduling is not supported on cgroup v2",
+            key("realtimeRuntime")
+        );
     }
     let mut w = Vec::new();
     if let Some(s) = c.shares().filter(|s| *s != 0) {
-        w.push(Write::new(V2, "cpu.weight", shares_to_weight(s), &key("shares")));
+        w.push(Write::new(
+            V2,
+            "cpu.weight",
+            shares_to_weight(s),
+            &key("shares"),
+        ));
     }
     let quota = c.quota().unwrap_or(0);
     let period = c.period().unwrap_or(0);
     if quota != 0 || period != 0 {
-        let mut v = if quota > 0 { quota.to_string() } else { "max".to_string() };
+        let mut v = if quota > 0 {
+            quota.to_string()
+        } else {
+            "max".to_string()
+        };
         // Without a period the kernel keeps the one it has.
         if period != 0 {
             v.push_str(&format!(" {period}"));
@@ -122,20 +134,46 @@ pub fn io(b: &LinuxBlockIo) -> Vec<Write> {
         if let Some(v) = d.weight() {
             let dev = format!("{}:{}", d.major(), d.minor());
             w.push(
-                Write::new(V2, "io.bfq.weight", format!("{dev} {v}"), &key(&format!("weightDevice[{i}]")))
-                    .or_instead("io.weight", format!("{dev} {}", blkio_to_io_weight(v))),
+                Write::new(
+                    V2,
+                    "io.bfq.weight",
+                    format!("{dev} {v}"),
+                    &key(&format!("weightDevice[{i}]")),
+                )
+                .or_instead("io.weight", format!("{dev} {}", blkio_to_io_weight(v))),
             );
         }
     }
     for (name, field, list) in [
-        ("throttleReadBpsDevice", "rbps", b.throttle_read_bps_device()),
-        ("throttleWriteBpsDevice", "wbps", b.throttle_write_bps_device()),
-        ("throttleReadIOPSDevice", "riops", b.throttle_read_iops_device()),
-        ("throttleWriteIOPSDevice", "wiops", b.throttle_write_iops_device()),
+        (
+            "throttleReadBpsDevice",
+            "rbps",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "throttleWriteBpsDevice",
+            "wbps",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "throttleReadIOPSDevice",
+            "riops",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "throttleWriteIOPSDevice",
+            "wiops",
+            b.throttle_write_iops_device(),
+        ),
     ] {
         for (i, d) in list.iter().flatten().enumerate() {
             let line = format!("{}:{} {field}={}", d.major(), d.minor(), d.rate());
-            w.push(Write::new(V2, "io.max", line, &key(&format!("{name}[{i}]"))));
+            w.push(Write::new(
+                V2,
+                "io.max",
+                line,
+                &key(&format!("{name}[{i}]")),
+            ));
         }
     }
     w
@@ -146,8 +184,21 @@ pub fn hugetlb(limits: &[LinuxHugepageLimit]) -> Vec<Write> {
     for (i, l) in limits.iter().enumerate() {
         let key = format!("linux.resources.hugepageLimits[{i}]");
         let size = l.page_size();
-        w.push(Write::new(V2, &format!("hugetlb.{size}.max"), max(l.limit()), &key));
-        w.push(Write::new(V2, &format!("hugetlb.{size}.rsvd.max"), max(l.limit()), &key).or_skip());
+        w.push(Write::new(
+            V2,
+            &format!("hugetlb.{size}.max"),
+            max(l.limit()),
+            &key,
+        ));
+        w.push(
+            Write::new(
+                V2,
+                &format!("hugetlb.{size}.rsvd.max"),
+                max(l.limit()),
+                &key,
+            )
+            .or_skip(),
+        );
     }
     w
 }
@@ -162,7 +213,12 @@ pub fn unified(u: &HashMap<String, String>) -> Result<Vec<Write>> {
         if k.is_empty() || k.contains('/') || k == "." || k == ".." || !k.contains('.') {
             bail!("linux.resources.unified: {k:?} is not a cgroup file name like \"memory.high\"");
         }
-        w.push(Write::new(V2, k, &u[k], &format!("linux.resources.unified.{k:?}")));
+        w.push(Write::new(
+            V2,
+            k,
+            &u[k],
+            &format!("linux.resources.unified.{k:?}"),
+        ));
     }
     Ok(w)
 }
@@ -184,7 +240,9 @@ mod tests {
     }
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -193,9 +251,11 @@ mod tests {
         assert_eq!(shares_to_weight(2), 1);
         assert_eq!(shares_to_weight(1024), 100);
         assert_eq!(shares_to_weight(262144), 10000);
-        assert_eq!(shares_to_weight(512), 55);
-        assert_eq!(shares_to_weight(2048), 182);
-        assert!((3..262144).step_by(97).all(|s| shares_to_weight(s) <= shares_to_weight(s + 97)));
+        assert_eq!(shares_to_weight(512), 59);
+        assert_eq!(shares_to_weight(2048), 174);
+        assert!((3..262144)
+            .step_by(97)
+            .all(|s| shares_to_weight(s) <= shares_to_weight(s + 97)));
         assert_eq!(blkio_to_io_weight(10), 1);
         assert_eq!(blkio_to_io_weight(500), 4950);
         assert_eq!(blkio_to_io_weight(1000), 10000);
@@ -247,8 +307,14 @@ mod tests {
                 ("memory.high", "50000000"),
             ])
         );
-        assert_eq!(writes(r#"{"cpu": {"quota": -1}}"#), pairs(&[("cpu.max", "max")]));
-        assert_eq!(writes(r#"{"cpu": {"period": 20000}}"#), pairs(&[("cpu.max", "max 20000")]));
+        assert_eq!(
+            writes(r#"{"cpu": {"quota": -1}}"#),
+            pairs(&[("cpu.max", "max")])
+        );
+        assert_eq!(
+            writes(r#"{"cpu": {"period": 20000}}"#),
+            pairs(&[("cpu.max", "max 20000")])
+        );
     }
 
     #[test]
@@ -263,24 +329,33 @@ mod tests {
         let w = plan(&res, &layout(Mode::Unified), &Current::default()).unwrap();
         apply(&fake.cg, &w).unwrap();
         assert_eq!(fake.read(Target::V2, "memory.max"), "1048576");
-        assert_eq!(fake.read(Target::V2, "cpu.weight"), "182");
+        assert_eq!(fake.read(Target::V2, "cpu.weight"), "174");
         assert_eq!(fake.read(Target::V2, "pids.max"), "10");
         // No BFQ here: io.weight with runc's conversion.
         assert_eq!(fake.read(Target::V2, "io.weight"), "default 10000");
         assert_eq!(fake.read(Target::V2, "hugetlb.2MB.max"), "2097152");
         assert_eq!(fake.read(Target::V2, "hugetlb.2MB.rsvd.max"), "2097152");
         // An unknown unified key is a clear error, not a new file.
-        let bad: LinuxResources = serde_json::from_str(r#"{"unified": {"nope.knob": "1"}}"#).unwrap();
+        let bad: LinuxResources =
+            serde_json::from_str(r#"{"unified": {"nope.knob": "1"}}"#).unwrap();
         let w = plan(&bad, &layout(Mode::Unified), &Current::default()).unwrap();
         let e = apply(&fake.cg, &w).unwrap_err().to_string();
-        assert!(e.starts_with("linux.resources.unified.\"nope.knob\": nope.knob does not exist"), "{e}");
+        assert!(
+            e.starts_with("linux.resources.unified.\"nope.knob\": nope.knob does not exist"),
+            "{e}"
+        );
         assert!(!fake.cg.v2().unwrap().join("nope.knob").exists());
     }
 
     #[test]
     fn realtime_is_v1_only() {
-        let res: LinuxResources = serde_json::from_str(r#"{"cpu": {"realtimeRuntime": 100}}"#).unwrap();
+        let res: LinuxResources =
+            serde_json::from_str(r#"{"cpu": {"realtimeRuntime": 100}}"#).unwrap();
         let e = plan(&res, &layout(Mode::Unified), &Current::default()).unwrap_err();
-        assert!(e.to_string().starts_with("linux.resources.cpu.realtimeRuntime"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("linux.resources.cpu.realtimeRuntime"),
+            "{e}"
+        );
     }
 }

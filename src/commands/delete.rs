@@ -24,12 +24,16 @@ pub fn run(root: &Path, a: &DeleteArgs) -> Result<()> {
         Status::Stopped => {}
         // A created container never ran user code; runc deletes it without --force.
         Status::Created => kill_and_wait(&st)?,
-        Status::Running if a.force => kill_and_wait(&st)?,
+        Status::Running | Status::Paused if a.force => kill_and_wait(&st)?,
         s => bail!(
             "cannot delete container {:?} that is not stopped: {}",
             a.id,
             s.as_str()
         ),
+    }
+    // After the init: processes outside its PID namespace (or none) may still be there.
+    if let Some(cg) = &st.cgroup {
+        crate::container::remove_cgroup(cg)?;
     }
     dir.remove()?;
     crate::container::poststop(&st);

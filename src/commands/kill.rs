@@ -13,14 +13,21 @@ pub fn run(root: &Path, a: &KillArgs) -> Result<()> {
     let sig = parse_signal(&a.signal)?;
     let dir = ContainerDir::open(root, &a.id)?;
     let st = dir.load()?;
-    if dir.status(&st) == Status::Stopped {
+    let status = dir.status(&st);
+    if status == Status::Stopped {
         bail!("container {:?} is not running", a.id);
     }
     if a.all {
-        signal_all(&st, sig)
-    } else {
-        send(st.pid, sig)
+        return signal_all(&st, sig);
     }
+    send(st.pid, sig)?;
+    // A frozen v1 process only dies once thawed; runc thaws for SIGKILL too.
+    if status == Status::Paused && sig == libc::SIGKILL {
+        if let Some(cg) = &st.cgroup {
+            crate::cgroups::freezer::thaw(cg)?;
+        }
+    }
+    Ok(())
 }
 
 fn send(pid: i32, sig: i32) -> Result<()> {
@@ -33,9 +40,12 @@ fn send(pid: i32, sig: i32) -> Result<()> {
     res.map_err(|e| anyhow!("kill {pid}: {}", errno_text(e)))
 }
 
-/// Every process that shares the init's PID namespace (the container's processes).
-/// Without a PID namespace of its own only the init can be told apart.
+/// Every process of the container: those in its cgroup; without one (state from before
+/// cgroups), those that share the init's PID namespace.
 pub fn signal_all(st: &State, sig: i32) -> Result<()> {
+    if let Some(cg) = &st.cgroup {
+        return crate::cgroups::kill::signal_all(cg, sig);
+    }
     let pids = container_pids(st);
     for pid in pids {
         let _ = send(pid, sig);

@@ -37,6 +37,9 @@ pub fn run(root: &Path, a: &RunArgs) -> Result<i32> {
         Err(e) => {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
             let _ = waitpid(Pid::from_raw(pid), None);
+            if let Some(cg) = &created.state.cgroup {
+                let _ = container::remove_cgroup(cg);
+            }
             let _ = created.dir.remove();
             return Err(e);
         }
@@ -58,6 +61,11 @@ pub fn run(root: &Path, a: &RunArgs) -> Result<i32> {
             let st = dir.load().ok();
             if let Some(st) = &st {
                 let _ = super::kill::signal_all(st, libc::SIGKILL);
+                if let Some(cg) = &st.cgroup {
+                    if let Err(e) = container::remove_cgroup(cg) {
+                        logging::warn(&format!("run: {e:#}"));
+                    }
+                }
             }
             if let Err(e) = dir.remove() {
                 logging::warn(&format!("run: {e:#}"));

@@ -12,5 +12,6 @@ pub fn run(root: &Path, id: &str) -> Result<()> {
         Status::Created => container::start(&dir, &st),
         Status::Stopped => bail!("cannot start a container that has stopped"),
         Status::Running => bail!("cannot start an already running container"),
+        Status::Paused => bail!("cannot start a paused container"),
     }
 }

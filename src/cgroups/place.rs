@@ -1,0 +1,95 @@
+//! Putting the init into its cgroup as it is born. Moving another process between cgroups
+//! takes the kernel's global threadgroup lock, which costs an RCU grace period (~10 ms on
+//! this machine); a single-threaded process moving itself does not. So `create` steps
+//! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there
+//! (into the v2 one with clone3's CLONE_INTO_CGROUP), and steps back out.
+
+use super::mode::Host;
+use super::path::{dir_in, Where};
+use super::{write_file, Cgroup};
+use crate::errors::describe_io;
+use anyhow::{anyhow, Result};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::PathBuf;
+
+/// Where the parent stands while it clones, and how it gets back: dropping it steps out,
+/// so no early return can leave `create` inside the container's cgroup.
+pub struct Birth {
+    /// The `tasks` files of the parent's own v1 cgroups.
+    back: Vec<PathBuf>,
+    /// The container's v2 directory, for CLONE_INTO_CGROUP.
+    v2: Option<OwnedFd>,
+}
+
+impl Birth {
+    pub fn v2_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.v2.as_ref().map(|f| f.as_fd())
+    }
+
+    /// Return to the parent's own cgroups.
+    pub fn step_out(mut self) -> Result<()> {
+        for t in std::mem::take(&mut self.back) {
+            write_file(&t, "0")
+                .map_err(|e| anyhow!("cgroup: return to {}: {}", t.display(), describe_io(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// In the init: stay where we were born.
+    pub fn stay(mut self) {
+        self.back.clear();
+    }
+}
+
+impl Drop for Birth {
+    fn drop(&mut self) {
+        for t in &self.back {
+            let _ = write_file(t, "0");
+        }
+    }
+}
+
+/// Step into the container's v1 cgroups. Only from a single-threaded process, which
+/// berth is until the clone.
+pub fn step_in(cg: &Cgroup, host: &Host) -> Result<Birth> {
+    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let mut birth = Birth {
+        back: Vec::new(),
+        v2: None,
+    };
+    for h in &host.v1 {
+        let Some(d) = cg.dirs.iter().find(|d| d.controllers == h.controllers) else {
+            continue;
+        };
+        let own = dir_in(h, &proc_cgroup, &Where::UnderOwn(PathBuf::new()));
+        birth.back.push(own.join("tasks"));
+        let tasks = d.path.join("tasks");
+        if let Err(e) = write_file(&tasks, "0") {
+            return Err(anyhow!(
+                "cgroup: join {}: {}",
+                d.path.display(),
+                describe_io(&e)
+            ));
+        }
+    }
+    if let Some(v2) = cg.v2() {
+        let f = std::fs::File::open(v2)
+            .map_err(|e| anyhow!("cgroup: open {}: {}", v2.display(), describe_io(&e)))?;
+        birth.v2 = Some(f.into());
+    }
+    Ok(birth)
+}
+
+/// For kernels without CLONE_INTO_CGROUP: move the init into the v2 directory afterwards.
+pub fn enter_v2(cg: &Cgroup, pid: i32) -> Result<()> {
+    if let Some(v2) = cg.v2() {
+        write_file(&v2.join("cgroup.procs"), &pid.to_string()).map_err(|e| {
+            anyhow!(
+                "cgroup: move init into {}: {}",
+                v2.display(),
+                describe_io(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
