@@ -41,7 +41,7 @@ use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Component, Path, PathBuf};
 
 /// A container a process may join: its directory (locked) and state.
@@ -135,7 +135,10 @@ fn foreign_namespaces(pid: i32) -> Result<CloneFlags> {
             Ok(t) => t,
             // A kernel without this kind of namespace.
             Err(nix::errno::Errno::ENOENT) => continue,
-            Err(e) => bail!("container init {pid}: /proc/{pid}/ns/{name}: {}", errno_text(e)),
+            Err(e) => bail!(
+                "container init {pid}: /proc/{pid}/ns/{name}: {}",
+                errno_text(e)
+            ),
         };
         let ours = id(&format!("/proc/self/ns/{name}"))
             .map_err(|e| anyhow!("/proc/self/ns/{name}: {}", errno_text(e)))?;
@@ -169,9 +172,9 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
         init: console_child,
         receive: console_receive,
     } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
-    let cgroup_dirs = match &st.cgroup {
-        Some(cg) => sub_cgroups(cg, o.cgroup)?,
-        None if o.cgroup.is_empty() => Vec::new(),
+    let cgroup = match &st.cgroup {
+        Some(cg) => Some((sub_cgroups(cg, o.cgroup)?, cgroups::mode::Host::detect()?)),
+        None if o.cgroup.is_empty() => None,
         None => bail!("--cgroup: the container has no cgroup"),
     };
     // The pidfd pins the init: if it dies and its pid is reused, setns fails instead of
@@ -179,7 +182,10 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
     let init = sys::pidfd_open(st.pid)
         .map_err(|e| anyhow!("container init {}: {}", st.pid, describe_io(&e)))?;
     if !crate::state::process_alive(st.pid, st.pid_start) {
-        bail!("cannot exec in a stopped container ({:?} is stopped)", st.id);
+        bail!(
+            "cannot exec in a stopped container ({:?} is stopped)",
+            st.id
+        );
     }
     let join = foreign_namespaces(st.pid)?;
     let own_pid_ns = if join.contains(CloneFlags::CLONE_NEWPID) {
@@ -190,15 +196,29 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
     let (parent_end, child_end) = channel::pair()?;
 
     let mut guard = ChildGuard(None);
+    // Whether the child still has to be moved into its v2 cgroup (old kernels).
+    let mut v2_after = false;
     let pid = {
         let _t = logging::step("exec: clone");
+        // The child is born in its cgroup, as the init is (see cgroups::place): moving
+        // another process there afterwards costs an RCU grace period, ~10 ms here.
+        let birth = match &cgroup {
+            Some((join, host)) => Some(cgroups::place::step_in(&join.cg, host)?),
+            None => None,
+        };
         if own_pid_ns.is_some() {
-            setns(init.as_fd(), CloneFlags::CLONE_NEWPID).map_err(|e| {
-                anyhow!("join the container's pid namespace: {}", errno_text(e))
-            })?;
+            setns(init.as_fd(), CloneFlags::CLONE_NEWPID)
+                .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
         }
-        let forked = sys::clone_process(0).map_err(|e| anyhow!("clone: {}", describe_io(&e)));
+        let forked = match (birth.as_ref().and_then(|b| b.v2_fd()), &cgroup) {
+            (Some(fd), Some((join, _))) => clone_into(fd, join, st.pid, &mut v2_after),
+            _ => sys::clone_process(0),
+        }
+        .map_err(|e| anyhow!("clone: {}", describe_io(&e)));
         if let Ok(Forked::Child) = forked {
+            if let Some(b) = birth {
+                b.stay();
+            }
             drop(parent_end);
             // The lock must not outlive `exec` in the process.
             let _ = nix::unistd::close(t.dir.lock_fd());
@@ -219,6 +239,9 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
             setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
                 .map_err(|e| anyhow!("return to own pid namespace: {}", errno_text(e)))?;
         }
+        if let Some(b) = birth {
+            b.step_out()?;
+        }
         match forked? {
             Forked::Parent(pid) => pid,
             Forked::Child => unreachable!("the child never gets here"),
@@ -229,9 +252,8 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
     drop(console_child);
     drop(init);
 
-    if !cgroup_dirs.is_empty() {
-        let _t = logging::step("exec: cgroup");
-        enter_cgroups(&cgroup_dirs, pid, st.pid)?;
+    if let (true, Some((join, _))) = (v2_after, &cgroup) {
+        enter_v2_late(join, pid, st.pid)?;
     }
     // [1] The child is in the container's cgroup: it may go on.
     parent_end.send(&Msg::Proceed { hook_state: None })?;
@@ -251,7 +273,10 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
                 }
                 Some(other) => bail!("exec: unexpected message {other:?}"),
                 None if ready => break,
-                None => bail!("the exec'd process exited during setup ({})", exit_reason(pid)),
+                None => bail!(
+                    "the exec'd process exited during setup ({})",
+                    exit_reason(pid)
+                ),
             }
         }
     }
@@ -312,16 +337,16 @@ fn below(sub: &str) -> Result<PathBuf> {
     Ok(rel)
 }
 
-/// One directory to join, and whether it was named by `--cgroup` (which turns off the
-/// fallback to the init's own cgroup on v2).
-struct JoinDir {
-    path: PathBuf,
-    v2: bool,
-    explicit: bool,
+/// The cgroup the process is born in: the container's, with `--cgroup`'s sub-cgroups in
+/// place of its directories.
+struct JoinCgroup {
+    cg: Cgroup,
+    /// `--cgroup` named the v2 directory, which turns off the fallback to the init's own
+    /// v2 cgroup (runc's `--cgroup /`).
+    v2_named: bool,
 }
 
-/// The directories the process joins: the container's, or `--cgroup`'s sub-cgroups.
-fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<Vec<JoinDir>> {
+fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<JoinCgroup> {
     let map = parse_cgroup_args(args)?;
     let all: Vec<&str> = cg
         .dirs
@@ -336,7 +361,13 @@ fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<Vec<JoinDir>> {
             bail!("--cgroup: the container has no cgroup for controller {c:?}");
         }
     }
-    let mut out = Vec::new();
+    let mut join = JoinCgroup {
+        cg: Cgroup {
+            mode: cg.mode,
+            dirs: Vec::new(),
+        },
+        v2_named: false,
+    };
     for d in &cg.dirs {
         let mut named: Vec<&String> = d.controllers.iter().filter_map(|c| map.get(c)).collect();
         named.dedup();
@@ -357,35 +388,60 @@ fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<Vec<JoinDir>> {
             }
             None => d.path.clone(),
         };
-        out.push(JoinDir {
+        if d.controllers.is_empty() {
+            join.v2_named = sub.is_some();
+        }
+        join.cg.dirs.push(cgroups::Dir {
+            controllers: d.controllers.clone(),
             path,
-            v2: d.controllers.is_empty(),
-            explicit: sub.is_some(),
+            made: None,
         });
     }
-    Ok(out)
+    Ok(join)
 }
 
-fn enter_cgroups(dirs: &[JoinDir], pid: i32, init: i32) -> Result<()> {
-    for d in dirs {
-        let procs = d.path.join("cgroup.procs");
-        let Err(e) = cgroups::write_file(&procs, &pid.to_string()) else {
-            continue;
-        };
-        // A v2 cgroup with controllers enabled for its children takes no processes
-        // itself (the init may have moved below it, as systemd does): join the init's
-        // cgroup instead, as runc does, unless --cgroup named the place.
-        if d.v2 && !d.explicit {
-            if let Some(init_dir) = init_v2_cgroup(init) {
-                if cgroups::write_file(&init_dir.join("cgroup.procs"), &pid.to_string()).is_ok()
-                {
-                    continue;
-                }
+/// clone3 into the v2 directory. A v2 cgroup with controllers enabled for its children
+/// takes no processes itself (the init may have moved below it, as systemd does): then
+/// the child goes to the init's own v2 cgroup, as runc does, unless --cgroup named the
+/// place. Kernels without CLONE_INTO_CGROUP get a plain clone and a move afterwards.
+fn clone_into(
+    v2: BorrowedFd,
+    join: &JoinCgroup,
+    init: i32,
+    v2_after: &mut bool,
+) -> std::io::Result<Forked> {
+    match sys::clone_process_into(0, v2) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG)) => {
+            *v2_after = true;
+            sys::clone_process(0)
+        }
+        Err(e)
+            if !join.v2_named
+                && matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EOPNOTSUPP)) =>
+        {
+            match init_v2_cgroup(init).and_then(|d| std::fs::File::open(d).ok()) {
+                Some(dir) => sys::clone_process_into(0, dir.as_fd()),
+                None => Err(e),
             }
         }
-        bail!("cgroup: join {}: {}", d.path.display(), describe_io(&e));
+        r => r,
     }
-    Ok(())
+}
+
+/// The move into the v2 cgroup for kernels without CLONE_INTO_CGROUP, with the same
+/// fallback to the init's cgroup.
+fn enter_v2_late(join: &JoinCgroup, pid: i32, init: i32) -> Result<()> {
+    let Err(e) = cgroups::place::enter_v2(&join.cg, pid) else {
+        return Ok(());
+    };
+    if !join.v2_named {
+        if let Some(dir) = init_v2_cgroup(init) {
+            if cgroups::write_file(&dir.join("cgroup.procs"), &pid.to_string()).is_ok() {
+                return Ok(());
+            }
+        }
+    }
+    Err(e)
 }
 
 /// The init's own v2 cgroup directory, from /proc/PID/cgroup.
@@ -558,7 +614,8 @@ mod tests {
     }
 
     fn fake(mode: Mode) -> (PathBuf, Cgroup) {
-        let root = std::env::temp_dir().join(format!("berth-exec-cg-{mode:?}-{}", std::process::id()));
+        let root =
+            std::env::temp_dir().join(format!("berth-exec-cg-{mode:?}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let mut dirs = Vec::new();
         let mut add = |ctrls: &[&str], name: &str| {
@@ -580,21 +637,31 @@ mod tests {
         (root, Cgroup { mode, dirs })
     }
 
+    fn rel(root: &Path, j: &JoinCgroup) -> Vec<String> {
+        j.cg.dirs
+            .iter()
+            .map(|d| d.path.strip_prefix(root).unwrap().display().to_string())
+            .collect()
+    }
+
     #[test]
     fn sub_cgroups_per_controller_on_v1() {
         let (root, cg) = fake(Mode::Hybrid);
-        let d = sub_cgroups(&cg, &args(&["memory:sub"])).unwrap();
-        let paths: Vec<String> = d
-            .iter()
-            .map(|j| j.path.strip_prefix(&root).unwrap().display().to_string())
-            .collect();
-        assert_eq!(paths, ["cpu/c1", "memory/c1/sub", "unified/c1"]);
-        assert!(!d[0].explicit && d[1].explicit);
-        let d = sub_cgroups(&cg, &args(&["sub"])).unwrap();
-        assert!(d.iter().all(|j| j.path.ends_with("c1/sub") && j.explicit));
+        let j = sub_cgroups(&cg, &args(&["memory:sub"])).unwrap();
+        assert_eq!(rel(&root, &j), ["cpu/c1", "memory/c1/sub", "unified/c1"]);
+        assert!(!j.v2_named);
+        let j = sub_cgroups(&cg, &args(&["sub"])).unwrap();
+        assert_eq!(
+            rel(&root, &j),
+            ["cpu/c1/sub", "memory/c1/sub", "unified/c1/sub"]
+        );
+        assert!(j.v2_named);
         assert!(sub_cgroups(&cg, &args(&["cpu:sub", "cpuacct:/"])).is_err());
         assert!(sub_cgroups(&cg, &args(&["pids:sub"])).is_err());
-        let e = sub_cgroups(&cg, &args(&["nope"])).err().unwrap().to_string();
+        let e = sub_cgroups(&cg, &args(&["nope"]))
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("does not exist"), "{e}");
         std::fs::remove_dir_all(&root).unwrap();
     }
@@ -607,9 +674,10 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(e.contains("cgroup v2"), "{e}");
-        let d = sub_cgroups(&cg, &[]).unwrap();
-        assert_eq!(d.len(), 1);
-        assert!(d[0].v2 && !d[0].explicit);
+        let j = sub_cgroups(&cg, &[]).unwrap();
+        assert_eq!(rel(&root, &j), ["unified/c1"]);
+        assert!(!j.v2_named);
+        assert!(sub_cgroups(&cg, &args(&["/"])).unwrap().v2_named);
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

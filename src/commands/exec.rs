@@ -76,14 +76,8 @@ fn read_process_file(file: &Path) -> Result<Value> {
     // Checked here so that errors name this file rather than config.json.
     crate::capabilities::check_names(&json!({ "process": v }))
         .with_context(|| format!("--process {}", file.display()))?;
-    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(v.clone()).map_err(|e| {
-        anyhow!(
-            "--process {}: {}: {}",
-            file.display(),
-            e.path(),
-            e.inner()
-        )
-    })?;
+    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(v.clone())
+        .map_err(|e| anyhow!("--process {}: {}: {}", file.display(), e.path(), e.inner()))?;
     Ok(v)
 }
 
@@ -259,8 +253,20 @@ mod tests {
     #[test]
     fn flags_change_the_config_process() {
         let a = args(&[
-            "-e", "B=2", "--cwd", "/tmp", "-u", "10:20", "-g", "30", "--cap", "CAP_CHOWN",
-            "--no-new-privs", "c1", "ls", "-l",
+            "-e",
+            "B=2",
+            "--cwd",
+            "/tmp",
+            "-u",
+            "10:20",
+            "-g",
+            "30",
+            "--cap",
+            "CAP_CHOWN",
+            "--no-new-privs",
+            "c1",
+            "ls",
+            "-l",
         ]);
         let p = process_from_flags(Some(&config()), &a).unwrap();
         assert_eq!(p["args"], json!(["ls", "-l"]));
