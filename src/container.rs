@@ -290,6 +290,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         hooks: has_hooks.then(|| plan.hooks.clone()),
         cgroup: cleanup.cgroup.clone(),
         resources: plan.resources.clone(),
+        no_new_keyring: o.no_new_keyring,
     };
     dir.save(&st)?;
     if let Some(pf) = o.pid_file {

@@ -230,6 +230,7 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
                 join: join - CloneFlags::CLONE_NEWPID,
                 console: std::cell::Cell::new(console_child),
                 sigmask: o.sigmask,
+                no_new_keyring: st.no_new_keyring,
             })
         }
         if let Ok(Forked::Parent(pid)) = forked {
@@ -478,6 +479,7 @@ struct Child<'a> {
     /// Socket to send the pty master on; taken once the master is sent.
     console: std::cell::Cell<Option<OwnedFd>>,
     sigmask: SigSet,
+    no_new_keyring: bool,
 }
 
 fn child_main(c: Child) -> ! {
@@ -527,7 +529,9 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
     if let Some(sock) = c.console.take() {
         console::setup_in_exec(p, sock).step("console")?;
     }
-    join_keyring(c.id).step("keyring")?;
+    if !c.no_new_keyring {
+        join_keyring(c.id).step("keyring")?;
+    }
 
     // [1] Wait until the parent has put us in the container's cgroup.
     match c.chan.recv().step("wait for parent")? {
@@ -565,6 +569,7 @@ fn finish_process(p: &ProcessPlan) -> StepResult<process::ExecArgs> {
     Ok(exec)
 }
 
+/// The container's session keyring, by the name the init gave it (as runc's exec does).
 fn join_keyring(id: &str) -> Result<()> {
     let name = std::ffi::CString::new(format!("_ses.{id}"))?;
     match sys::join_session_keyring(&name) {

@@ -43,6 +43,10 @@ pub struct State {
     /// The resources in force, which `update` starts from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// `create --no-new-keyring`: the init kept its caller's session keyring, and so
+    /// does a process `exec` starts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_keyring: bool,
 }
 
 impl State {
@@ -352,6 +356,7 @@ mod tests {
             hooks: None,
             cgroup: None,
             resources: None,
+            no_new_keyring: false,
         };
         dir.save(&st).unwrap();
         assert_eq!(dir.load().unwrap().pid, st.pid);
