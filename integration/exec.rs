@@ -563,6 +563,25 @@ fn exec_bad_input() {
     assert_clean_failure(&out, "command", &b, &before);
     let out = exec(&berth, &id, &["--process", "/no/such/process.json"]);
     assert_clean_failure(&out, "/no/such/process.json", &b, &before);
+    // This host has neither AppArmor nor SELinux: asking for them is an error, not a
+    // silent no-op.
+    if !std::path::Path::new("/sys/kernel/security/apparmor").exists() {
+        let out = exec(&berth, &id, &["--apparmor", "unconfined", "--", "true"]);
+        assert_clean_failure(&out, "AppArmor", &b, &before);
+    }
+    if !std::path::Path::new("/sys/fs/selinux/enforce").exists() {
+        let out = exec(
+            &berth,
+            &id,
+            &[
+                "--process-label",
+                "system_u:system_r:container_t:s0",
+                "--",
+                "true",
+            ],
+        );
+        assert_clean_failure(&out, "SELinux", &b, &before);
+    }
 
     assert_eq!(berth.state_entries(), entries);
     assert_eq!(berth.status(&id).as_deref(), Some("running"));
