@@ -656,3 +656,22 @@ fn exec_and_a_paused_container() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "thawed\n");
 }
+
+#[test]
+fn exec_cpu_affinity() {
+    let cpus = thread::available_parallelism().map_or(1, |n| n.get());
+    if cpus < 2 {
+        eprintln!("one CPU: nothing to pin; skipping");
+        return;
+    }
+    let last = (cpus - 1).to_string();
+    let (berth, _b, id, pid) = running("exec-cpus", |b| {
+        b.config["process"]["execCPUAffinity"] = json!({"initial": "0", "final": last});
+    });
+    let field = |status: &str| status_field(status, "Cpus_allowed_list").join(" ");
+    let out = exec(&berth, &id, &["cat", "/proc/self/status"]).ok();
+    assert_eq!(field(&out.stdout), last, "{out}");
+    // The init is not pinned: the setting is for exec'd processes only.
+    let init = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(field(&init), format!("0-{last}"));
+}

@@ -206,6 +206,11 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
             Some((join, host)) => Some(cgroups::place::step_in(&join.cg, host)?),
             None => None,
         };
+        // execCPUAffinity.initial, for the child's setup: after stepping into the cpuset
+        // cgroup, which resets the affinity of whoever joins it.
+        if let Some(cpus) = &plan.process.attrs.exec_cpus_initial {
+            process_attrs::set_cpu_affinity(Some(cpus), "initial")?;
+        }
         if own_pid_ns.is_some() {
             setns(init.as_fd(), CloneFlags::CLONE_NEWPID)
                 .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
@@ -537,6 +542,11 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
     match c.chan.recv().step("wait for parent")? {
         Some(Msg::Proceed { .. }) => {}
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    }
+    let a = &p.attrs;
+    if a.exec_cpus_initial.is_some() || a.exec_cpus_final.is_some() {
+        process_attrs::set_cpu_affinity(a.exec_cpus_final.as_deref(), "final")
+            .step("cpu affinity")?;
     }
     let exec = finish_process(p)?;
     sys::set_parent_death_signal(0)

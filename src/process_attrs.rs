@@ -24,6 +24,10 @@ pub struct AttrsPlan {
     pub scheduler: Option<SchedAttr>,
     /// The personality(2) value.
     pub personality: Option<u64>,
+    /// `execCPUAffinity`: the CPUs an `exec`'d process sets up on, and the ones it runs
+    /// on after (None: all the CPUs its cgroup allows).
+    pub exec_cpus_initial: Option<Vec<usize>>,
+    pub exec_cpus_final: Option<Vec<usize>>,
 }
 
 /// What this host supports, gathered once per create.
@@ -117,15 +121,20 @@ pub fn plan(p: &Process, personality: Option<&LinuxPersonality>, host: &Host) ->
             Some(class << 13 | level as u32)
         }
     };
+    let (mut exec_cpus_initial, mut exec_cpus_final) = (None, None);
     if let Some(a) = p.exec_cpu_affinity() {
         // Only `exec` uses it (the spec keeps it away from the init); checked here so a
         // config that names a missing CPU fails at create, not at the first exec.
-        for (key, list) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
+        for (key, list, out) in [
+            ("initial", a.initial(), &mut exec_cpus_initial),
+            ("final", a.cpu_affinity_final(), &mut exec_cpus_final),
+        ] {
             let Some(list) = list.as_deref().filter(|l| !l.is_empty()) else {
                 continue;
             };
             check_cpus(list, host.cpus)
                 .with_context(|| format!("process.execCPUAffinity.{key}: {list:?}"))?;
+            *out = Some(cpu_list(list)?);
         }
     }
     Ok(AttrsPlan {
@@ -136,6 +145,32 @@ pub fn plan(p: &Process, personality: Option<&LinuxPersonality>, host: &Host) ->
         io_priority,
         scheduler: p.scheduler().as_ref().map(scheduler).transpose()?,
         personality: personality.map(personality_of).transpose()?,
+        exec_cpus_initial,
+        exec_cpus_final,
+    })
+}
+
+/// sched_setaffinity(2) for the calling process; `None` means every CPU (the kernel
+/// keeps what the cpuset cgroup allows of them).
+pub fn set_cpu_affinity(cpus: Option<&[usize]>, key: &str) -> Result<()> {
+    let mut set = nix::sched::CpuSet::new();
+    let all: Vec<usize>;
+    let cpus = match cpus {
+        Some(c) => c,
+        None => {
+            all = (0..nix::sched::CpuSet::count()).collect();
+            &all
+        }
+    };
+    for &c in cpus {
+        set.set(c)
+            .map_err(|e| anyhow!("process.execCPUAffinity.{key}: CPU {c}: {}", errno_text(e)))?;
+    }
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set).map_err(|e| {
+        anyhow!(
+            "process.execCPUAffinity.{key}: sched_setaffinity: {}",
+            errno_text(e)
+        )
     })
 }
 
