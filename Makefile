@@ -57,6 +57,7 @@ lint:
 test: deps rootfs lint
 	$(CARGO) build --release
 	$(CARGO) test --release $(TEST_ARGS)
+	bash integration/cgroup-leaks.sh
 
 bench: deps build rootfs
 	bash bench/bench.sh

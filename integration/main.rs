@@ -4,6 +4,9 @@
 //! so they can run in parallel threads.
 
 mod caps;
+mod cgroups_util;
+mod cgroups_v1;
+mod cgroups_v2;
 mod common;
 mod console;
 mod errors;

@@ -59,6 +59,16 @@ pub enum Command {
     List(ListArgs),
     /// Run another process inside a running container
     Exec(ExecArgs),
+    /// Suspend every process of the container
+    Pause(IdArg),
+    /// Resume the processes of a paused container
+    Resume(IdArg),
+    /// Change the resource limits of a container
+    Update(UpdateArgs),
+    /// List the processes of a container
+    Ps(PsArgs),
+    /// Show a container's resource usage and OOM events
+    Events(EventsArgs),
 }
 
 #[derive(Args, Debug)]
@@ -203,6 +213,113 @@ pub struct ExecArgs {
     /// Container id
     pub id: String,
     /// The command and its arguments (not with --process)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "COMMAND")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
     pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// JSON file with the resources (as linux.resources in config.json), or - for stdin
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// Block I/O weight, 10 to 1000
+    #[arg(long = "blkio-weight", value_name = "N")]
+    pub blkio_weight: Option<u16>,
+    /// CPU CFS period in microseconds
+    #[arg(long = "cpu-period", value_name = "US")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS quota in microseconds per period (-1: none)
+    #[arg(long = "cpu-quota", value_name = "US", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS burst in microseconds
+    #[arg(long = "cpu-burst", value_name = "US")]
+    pub cpu_burst: Option<u64>,
+    /// CPU shares (relative weight)
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares", value_name = "N")]
+    pub cpu_shares: Option<u64>,
+    /// CPU real-time period in microseconds
+    #[arg(long = "cpu-rt-period", value_name = "US")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU real-time runtime in microseconds per period
+    #[arg(
+        long = "cpu-rt-runtime",
+        value_name = "US",
+        allow_negative_numbers = true
+    )]
+    pub cpu_rt_runtime: Option<i64>,
+    /// SCHED_IDLE for the container's cgroup (0 or 1)
+    #[arg(long = "cpu-idle", value_name = "N")]
+    pub cpu_idle: Option<i64>,
+    /// CPUs to run on (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", value_name = "LIST")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes to allocate from
+    #[arg(long = "cpuset-mems", value_name = "LIST")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit in bytes (k, m, g suffixes; -1: none)
+    #[arg(long, value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory: Option<String>,
+    /// Memory reservation (soft limit) in bytes
+    #[arg(
+        long = "memory-reservation",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub memory_reservation: Option<String>,
+    /// Memory plus swap limit in bytes (-1: unlimited swap)
+    #[arg(long = "memory-swap", value_name = "BYTES", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Obsolete, ignored (as by runc)
+    #[arg(
+        long = "kernel-memory",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer memory limit in bytes (cgroup v1)
+    #[arg(
+        long = "kernel-memory-tcp",
+        value_name = "BYTES",
+        allow_hyphen_values = true
+    )]
+    pub kernel_memory_tcp: Option<String>,
+    /// Maximum number of processes (-1: none)
+    #[arg(long = "pids-limit", value_name = "N", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Intel RDT L3 cache schema (not supported)
+    #[arg(long = "l3-cache-schema", value_name = "SCHEMA")]
+    pub l3_cache_schema: Option<String>,
+    /// Intel RDT memory bandwidth schema (not supported)
+    #[arg(long = "mem-bw-schema", value_name = "SCHEMA")]
+    pub mem_bw_schema: Option<String>,
+    /// Container id
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Output format: table (ps's own) or json (the pids)
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+    /// Container id
+    pub id: String,
+    /// Arguments for ps (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// How often to print resource usage (5s, 500ms, 1m)
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub interval: String,
+    /// Print resource usage once and exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Container id
+    pub id: String,
 }

@@ -32,15 +32,19 @@ fn collect(dir: &Path, out: &mut Vec<i32>) {
 }
 
 pub fn signal_all(cg: &Cgroup, sig: i32) -> Result<()> {
+    let paused = freezer::is_frozen(cg);
     if sig == libc::SIGKILL {
         if let Some(dir) = cg.v2() {
             // One write kills the whole subtree, forks in flight included (Linux 5.14+).
             if write_file(&dir.join("cgroup.kill"), "1").is_ok() {
+                // A v1-frozen process dies only once thawed.
+                if paused {
+                    freezer::thaw(cg)?;
+                }
                 return Ok(());
             }
         }
     }
-    let paused = freezer::is_frozen(cg);
     let froze = !paused && freezer::freeze(cg).is_ok();
     for pid in pids(cg) {
         let _ = crate::sys::kill_raw(pid, sig);

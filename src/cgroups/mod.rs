@@ -129,6 +129,29 @@ impl Layout {
         }
     }
 
+    /// The layout a created container's cgroup has (for `update`: the host's view may
+    /// differ from the one the container was made in).
+    pub fn from_cgroup(cg: &Cgroup) -> Layout {
+        let mut l = Layout::from_host(&Host {
+            mode: cg.mode,
+            v1: Vec::new(),
+            v2: None,
+        });
+        l.v1 = cg
+            .dirs
+            .iter()
+            .flat_map(|d| d.controllers.iter().cloned())
+            .collect();
+        l.v2 = cg
+            .v2()
+            .and_then(|d| std::fs::read_to_string(d.join("cgroup.controllers")).ok())
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        l
+    }
+
     /// Where the files of a controller live: v1 where it is mounted as v1, else v2 where
     /// the v2 hierarchy offers it (on a hybrid host, hugetlb often sits there).
     pub fn target(&self, key: &str, v1: &'static str, v2: &str) -> Result<Target> {
@@ -182,7 +205,6 @@ impl Cgroup {
 /// Everything `create` needs, worked out and checked before anything is made.
 pub struct Prepared {
     pub host: Host,
-    pub layout: Layout,
     pub place: path::Where,
     pub writes: Vec<Write>,
     /// The device rules, loaded as an eBPF program on the v2 directory (`None` when the
@@ -219,7 +241,6 @@ pub fn prepare(
     };
     Ok(Some(Prepared {
         host,
-        layout,
         place,
         writes,
         bpf,

@@ -62,12 +62,6 @@ impl Host {
         Ok(from_mounts(&mounts, unified))
     }
 
-    pub fn has_v1(&self, controller: &str) -> bool {
-        self.v1
-            .iter()
-            .any(|h| h.controllers.iter().any(|c| c == controller))
-    }
-
     /// Controllers the v2 hierarchy offers at its top.
     pub fn v2_controllers(&self) -> Vec<String> {
         let Some(h) = &self.v2 else {
@@ -178,7 +172,8 @@ mod tests {
         let h = from_mounts(&mountinfo::parse(HYBRID), false);
         assert_eq!(h.mode, Mode::Hybrid);
         assert_eq!(h.v1.len(), 2, "name=systemd is not ours: {h:?}");
-        assert!(h.has_v1("cpuacct") && h.has_v1("memory") && !h.has_v1("pids"));
+        let has = |c: &str| h.v1.iter().any(|x| x.controllers.iter().any(|y| y == c));
+        assert!(has("cpuacct") && has("memory") && !has("pids"));
         assert_eq!(
             h.v2.unwrap().mount_point,
             PathBuf::from("/sys/fs/cgroup/unified")

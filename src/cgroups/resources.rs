@@ -28,6 +28,11 @@ pub fn plan(res: &LinuxResources, layout: &Layout, cur: &Current) -> Result<Vec<
     }
     if let Some(c) = res.cpu() {
         check_cpu(c)?;
+        let realtime = c.realtime_runtime().is_some_and(|r| r != 0)
+            || c.realtime_period().is_some_and(|p| p != 0);
+        if realtime && layout.mode == super::Mode::Unified {
+            bail!("{CPU}.realtimeRuntime: real-time scheduling is not supported on cgroup v2");
+        }
         if cpu_set(c) {
             w.extend(match layout.target(CPU, "cpu", "cpu")? {
                 Target::V1(_) => v1::cpu(c),

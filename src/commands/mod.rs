@@ -2,12 +2,17 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod kill;
 mod list;
+mod pause;
+mod ps;
+mod resume;
 mod run;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::{Cli, Command};
 use anyhow::Result;
@@ -24,5 +29,10 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Run(a) => run::run(root, a),
         Command::List(a) => list::run(root, a).map(|_| 0),
         Command::Exec(a) => exec::run(root, a),
+        Command::Pause(a) => pause::run(root, &a.id).map(|_| 0),
+        Command::Resume(a) => resume::run(root, &a.id).map(|_| 0),
+        Command::Update(a) => update::run(root, a).map(|_| 0),
+        Command::Ps(a) => ps::run(root, a).map(|_| 0),
+        Command::Events(a) => events::run(root, a).map(|_| 0),
     }
 }

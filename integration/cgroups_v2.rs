@@ -1,0 +1,180 @@
+//! cgroups on a pure cgroup v2 host, as most users run: berth inside a private mount
+//! namespace with the v2 hierarchy over /sys/fs/cgroup (the test looks at the same
+//! directories from outside, under /sys/fs/cgroup/unified). Only hugetlb is enabled in
+//! v2 on this host; memory, pids and cpu stay with v1.
+
+use crate::cgroups_util::*;
+use crate::common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::Duration;
+
+fn create_v2(berth: &Berth, b: &Bundle, id: &str) -> Output {
+    b.write_config();
+    v2(berth, &["create", "--bundle", b.path_str(), id])
+}
+
+fn start_v2(berth: &Berth, b: &Bundle, id: &str) -> PathBuf {
+    create_v2(berth, b, id).ok();
+    v2(berth, &["start", id]).ok();
+    v2_host_dir(berth, id)
+}
+
+fn status_v2(berth: &Berth, id: &str) -> String {
+    let out = v2(berth, &["state", id]).ok();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    v["status"].as_str().unwrap().to_string()
+}
+
+/// Delete inside the view; Berth's own cleanup (outside it) then finds nothing.
+fn delete_v2(berth: &Berth, id: &str) {
+    v2(berth, &["delete", "--force", id]).ok();
+}
+
+#[test]
+fn v2_cgroup_created_placed_and_removed() {
+    let berth = Berth::new("cg2-place");
+    let mut b = Bundle::new("cg2-place");
+    b.args(&["sleep", "100"]);
+    let id = berth.id("place");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let dir = start_v2(&berth, &b, &id);
+    let cg = state_cgroup(&berth, &id);
+    assert_eq!(cg["mode"], "unified", "{cg}");
+    assert_eq!(cg["dirs"].as_array().unwrap().len(), 1, "{cg}");
+    assert_eq!(cgroup_dir(&berth, &id, ""), Path::new(CG).join(&id));
+    let pid = v2(&berth, &["state", &id]).ok().stdout;
+    let pid: Value = serde_json::from_str(&pid).unwrap();
+    assert_eq!(read(&dir, "cgroup.procs"), pid["pid"].to_string());
+    // No v1 directories in this view.
+    assert_eq!(find_cgroups(&id), vec![dir.clone()]);
+    delete_v2(&berth, &id);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn v2_freeze_and_thaw() {
+    let berth = Berth::new("cg2-freeze");
+    let b = counter("cg2-freeze");
+    let id = berth.id("frz");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let dir = start_v2(&berth, &b, &id);
+    wait_until("the counter to start", || count(&b) > 2);
+    v2(&berth, &["pause", &id]).ok();
+    assert_eq!(read(&dir, "cgroup.freeze"), "1");
+    assert!(read(&dir, "cgroup.events").contains("frozen 1"));
+    assert_eq!(status_v2(&berth, &id), "paused");
+    let frozen = count(&b);
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&b), frozen, "the counter moved while frozen");
+    v2(&berth, &["resume", &id]).ok();
+    assert_eq!(status_v2(&berth, &id), "running");
+    wait_until("the counter to move again", || count(&b) > frozen + 2);
+    delete_v2(&berth, &id);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn v2_kill_all_uses_cgroup_kill() {
+    let berth = Berth::new("cg2-kill");
+    let mut b = Bundle::new("cg2-kill");
+    b.remove_namespace("pid");
+    b.sh("sleep 100 & sleep 100 & sleep 100");
+    let id = berth.id("kill");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let dir = start_v2(&berth, &b, &id);
+    wait_until("three sleeps", || {
+        read(&dir, "cgroup.procs").lines().count() >= 3
+    });
+    v2(&berth, &["kill", "--all", &id, "KILL"]).ok();
+    assert_no_processes(&b);
+    wait_until("an empty cgroup", || {
+        read(&dir, "cgroup.events").contains("populated 0")
+    });
+    assert_eq!(status_v2(&berth, &id), "stopped");
+    v2(&berth, &["delete", &id]).ok();
+    assert!(!dir.exists());
+}
+
+#[test]
+fn v2_device_filter_denies_a_disk_and_allows_null() {
+    let berth = Berth::new("cg2-dev");
+    let mut b = Bundle::new("cg2-dev");
+    with_mknod(&mut b);
+    b.readonly(false).sh(DEVICE_PROBE);
+    let id = berth.id("dev");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    b.write_config();
+    let out = v2(&berth, &["run", "--bundle", b.path_str(), &id]).ok();
+    assert!(out.stdout.contains("Operation not permitted"), "{out}");
+    assert!(out.stdout.contains("null-ok"), "{out}");
+    b.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}
+    ]);
+    b.write_config();
+    let id = berth.id("dev");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let out = v2(&berth, &["run", "--bundle", b.path_str(), &id]).ok();
+    assert!(out.stdout.contains("No such device"), "{out}");
+    assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn v2_hugetlb_limit_written_and_updated() {
+    let berth = Berth::new("cg2-huge");
+    let mut b = Bundle::new("cg2-huge");
+    b.args(&["sleep", "100"]);
+    b.config["linux"]["resources"]["hugepageLimits"] =
+        json!([{"pageSize": "2MB", "limit": 4 << 20}, {"pageSize": "1GB", "limit": -1}]);
+    let id = berth.id("huge");
+    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let dir = start_v2(&berth, &b, &id);
+    assert_eq!(read(&dir, "hugetlb.2MB.max"), (4u64 << 20).to_string());
+    assert_eq!(read(&dir, "hugetlb.2MB.rsvd.max"), (4u64 << 20).to_string());
+    assert_eq!(read(&dir, "hugetlb.1GB.max"), "max");
+    // update -r with a unified key, written verbatim.
+    let r = b.path().join("res.json");
+    std::fs::write(&r, r#"{"unified": {"hugetlb.2MB.max": "2097152"}}"#).unwrap();
+    v2(&berth, &["update", "-r", r.to_str().unwrap(), &id]).ok();
+    assert_eq!(read(&dir, "hugetlb.2MB.max"), "2097152");
+    let stats = v2(&berth, &["events", "--stats", &id]).ok();
+    let v: Value = serde_json::from_str(stats.stdout.trim()).unwrap();
+    assert!(
+        v["data"]["cpu"]["usage"]["total"].as_u64().unwrap() > 0,
+        "{v}"
+    );
+    assert!(v["data"]["hugetlb"]["2MB"].is_object(), "{v}");
+    delete_v2(&berth, &id);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn v2_bad_input_leaves_nothing_behind() {
+    let berth = Berth::new("cg2-bad");
+    for (key, cfg) in [
+        // v1 holds memory on this host: the v2 view has no memory controller.
+        (
+            "memory controller is not available",
+            json!({"resources": {"memory": {"limit": 1 << 24}}}),
+        ),
+        (
+            "linux.resources.unified",
+            json!({"resources": {"unified": {"nope.knob": "1"}}}),
+        ),
+        (
+            "linux.resources.cpu.realtimeRuntime",
+            json!({"resources": {"cpu": {"realtimeRuntime": 1000}}}),
+        ),
+        ("linux.cgroupsPath", json!({"cgroupsPath": "../../x"})),
+    ] {
+        let mut b = Bundle::new("cg2-bad");
+        for (k, v) in cfg.as_object().unwrap() {
+            b.config["linux"][k] = v.clone();
+        }
+        let id = unique("bad");
+        let out = create_v2(&berth, &b, &id).fails();
+        assert_clean_failure(&berth, &out, &id, key);
+    }
+}
