@@ -29,6 +29,9 @@ pub struct InitArgs<'a> {
     /// Socket to send a terminal's pty master on (`process.terminal`); taken and closed
     /// once the master is sent.
     pub console: std::cell::Cell<Option<OwnedFd>>,
+    /// The seccomp agent's socket (`linux.seccomp.listenerPath`), connected by the parent;
+    /// taken and closed once the listener is sent.
+    pub seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
     /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
     pub preserve_fds: u32,
 }
@@ -109,6 +112,11 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     // These need capabilities the next steps drop.
     process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
     process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
+    // have it, before the capabilities and the user change (as runc does).
+    if !p.attrs.no_new_privileges {
+        install_seccomp(a, &hook_state).step("seccomp")?;
+    }
     capabilities::prepare(&p.caps).step("capabilities")?;
     process::switch_user(p).step("user")?;
     capabilities::apply(&p.caps).step("capabilities")?;
@@ -122,9 +130,11 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
     process_attrs::set_personality(&p.attrs).step("personality")?;
     process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
-    // Seccomp goes here: after no_new_privs, which lets an unprivileged process load a
-    // filter. Without noNewPrivileges loading one needs CAP_SYS_ADMIN, so it has to move
-    // before capabilities::prepare (as runc does).
+    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
+    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
+    if p.attrs.no_new_privileges {
+        install_seccomp(a, &hook_state).step("seccomp")?;
+    }
 
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
@@ -138,6 +148,15 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
             let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
             std::process::exit(1);
         }
+    }
+}
+
+/// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
+/// the container's state JSON the parent sent with Proceed.
+fn install_seccomp(a: &InitArgs, state: &str) -> Result<()> {
+    match &a.plan.seccomp {
+        Some(s) => crate::seccomp::install(s, a.seccomp_agent.take(), state),
+        None => Ok(()),
     }
 }
 
