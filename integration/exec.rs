@@ -2,6 +2,7 @@
 //! against the container's init: namespaces, cgroup, user, capabilities, env, cwd, exit
 //! codes and signals, terminals, detaching, repeated use, and the bad inputs.
 
+use crate::cgroups_util::{v2, v2_host_dir, V2Cleanup};
 use crate::common::*;
 use crate::console::{read_pty, ConsoleSocket};
 use serde_json::json;
@@ -617,44 +618,25 @@ fn exec_into_a_created_container() {
 #[test]
 fn exec_and_a_paused_container() {
     let (berth, b, id, _pid) = running("exec-paused", |_| {});
-    let state: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(berth.root().join(&id).join("state.json")).unwrap(),
-    )
-    .unwrap();
-    let dirs = state["cgroup"]["dirs"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let freezer = dirs.iter().find(|d| {
-        d["controllers"]
-            .as_array()
-            .is_some_and(|c| c.contains(&json!("freezer")))
-    });
-    let Some(freezer) = freezer else {
-        eprintln!("no v1 freezer here; skipping");
-        return;
-    };
-    let file = std::path::Path::new(freezer["path"].as_str().unwrap()).join("freezer.state");
-    fs::write(&file, "FROZEN").unwrap();
-    wait_until("the freeze", || {
-        fs::read_to_string(&file).is_ok_and(|s| s.trim() == "FROZEN")
-    });
+    berth.run(&["pause", &id]).ok();
+    assert_eq!(berth.status(&id).as_deref(), Some("paused"));
     let mut before = b.processes();
     before.sort();
     let out = exec(&berth, &id, &["true"]);
     assert_clean_failure(&out, "paused", &b, &before);
     assert!(out.stderr.contains("--ignore-paused"), "{out}");
 
-    // --ignore-paused: the process starts once the container is thawed.
+    // --ignore-paused: the process starts once the container is resumed (and `resume`
+    // is not kept waiting by the exec).
     let mut cmd = berth.command();
-    cmd.args(["exec", "--ignore-paused", &id, "sh", "-c", "echo thawed"]);
+    cmd.args(["exec", "--ignore-paused", &id, "sh", "-c", "echo resumed"]);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped());
     let child = cmd.spawn().unwrap();
     thread::sleep(Duration::from_millis(300));
-    fs::write(&file, "THAWED").unwrap();
+    berth.run(&["resume", &id]).ok();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "thawed\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "resumed\n");
 }
 
 #[test]
@@ -674,4 +656,57 @@ fn exec_cpu_affinity() {
     // The init is not pinned: the setting is for exec'd processes only.
     let init = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     assert_eq!(field(&init), format!("0-{last}"));
+}
+
+#[test]
+fn exec_on_a_cgroup_v2_host() {
+    let berth = Berth::new("exec-v2");
+    let mut b = Bundle::new("exec-v2");
+    b.args(&["sleep", "3600"]);
+    b.write_config();
+    let id = berth.id("v2");
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
+    v2(&berth, &["create", "--bundle", b.path_str(), &id]).ok();
+    v2(&berth, &["start", &id]).ok();
+    let state: serde_json::Value =
+        serde_json::from_str(&v2(&berth, &["state", &id]).ok().stdout).unwrap();
+    let pid = state["pid"].to_string();
+    let dir = v2_host_dir(&berth, &id);
+    // The v2 line of /proc/self/cgroup, as the exec'd process sees it.
+    let v2_line = |flags: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&[&id, "cat", "/proc/self/cgroup"]);
+        let out = v2(&berth, &args).ok();
+        out.stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string()
+    };
+    assert_eq!(v2_line(&[]), "/");
+    fs::create_dir(dir.join("sub")).unwrap();
+    assert_eq!(v2_line(&["--cgroup", "sub"]), "/sub");
+    let out = v2(&berth, &["exec", "--cgroup", "memory:sub", &id, "true"]).fails();
+    assert!(out.single_error_line().contains("cgroup v2"), "{out}");
+
+    // The init moves below and the container's cgroup enables a controller for its
+    // children: the top takes no process any more, and exec goes to the init's cgroup,
+    // unless --cgroup names the top.
+    fs::create_dir(dir.join("init")).unwrap();
+    fs::write(dir.join("init/cgroup.procs"), &pid).unwrap();
+    fs::write(dir.join("cgroup.subtree_control"), "+hugetlb").unwrap();
+    assert_eq!(v2_line(&[]), "/init");
+    let out = v2(&berth, &["exec", "--cgroup", "/", &id, "true"]).fails();
+    assert!(out.single_error_line().contains("busy"), "{out}");
+
+    fs::write(dir.join("cgroup.subtree_control"), "-hugetlb").unwrap();
+    fs::write(dir.join("cgroup.procs"), &pid).unwrap();
+    fs::remove_dir(dir.join("init")).unwrap();
+    fs::remove_dir(dir.join("sub")).unwrap();
+    v2(&berth, &["delete", "--force", &id]).ok();
+    assert!(!dir.exists());
 }

@@ -194,6 +194,11 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
         None
     };
     let (parent_end, child_end) = channel::pair()?;
+    // Everything is read: other commands on the container may go on. Holding the lock
+    // longer would deadlock `resume` against an --ignore-paused exec, which freezes with
+    // the container when it steps into the cgroup below; the pidfd pins the init anyway.
+    let st = t.state;
+    drop(t.dir);
 
     let mut guard = ChildGuard(None);
     // Whether the child still has to be moved into its v2 cgroup (old kernels).
@@ -219,14 +224,24 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
             (Some(fd), Some((join, _))) => clone_into(fd, join, st.pid, &mut v2_after),
             _ => sys::clone_process(0),
         }
-        .map_err(|e| anyhow!("clone: {}", describe_io(&e)));
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EBUSY) => anyhow!(
+                "cgroup: cannot start a process in {}: {} (a v2 cgroup that enables \
+                 controllers for its children holds no processes itself)",
+                cgroup
+                    .as_ref()
+                    .and_then(|(j, _)| j.cg.v2())
+                    .unwrap_or(Path::new("?"))
+                    .display(),
+                describe_io(&e)
+            ),
+            _ => anyhow!("clone: {}", describe_io(&e)),
+        });
         if let Ok(Forked::Child) = forked {
             if let Some(b) = birth {
                 b.stay();
             }
             drop(parent_end);
-            // The lock must not outlive `exec` in the process.
-            let _ = nix::unistd::close(t.dir.lock_fd());
             child_main(Child {
                 plan: &plan,
                 id: &st.id,
@@ -263,9 +278,6 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
     }
     // [1] The child is in the container's cgroup: it may go on.
     parent_end.send(&Msg::Proceed { hook_state: None })?;
-    // Other commands on the container (pause, resume, kill) need the lock now: a paused
-    // container holds the child until `resume`.
-    drop(t.dir);
     // [2] Ready, then end-of-file once execve has closed the child's end.
     {
         let _t = logging::step("exec: child setup");
