@@ -291,6 +291,9 @@ fn exec_capabilities_and_no_new_privs() {
     // Rust ignores SIGPIPE in berth; the process must not inherit that.
     let ignored = u64::from_str_radix(&status_field(&out.stdout, "SigIgn")[0], 16).unwrap();
     assert_eq!(ignored & 1 << (libc::SIGPIPE - 1), 0, "{out}");
+    // Nor the init, which shares that tail of the setup.
+    let ignored = u64::from_str_radix(&status_field(&init, "SigIgn")[0], 16).unwrap();
+    assert_eq!(ignored & 1 << (libc::SIGPIPE - 1), 0, "{init}");
 }
 
 #[test]
@@ -709,4 +712,38 @@ fn exec_on_a_cgroup_v2_host() {
     fs::remove_dir(dir.join("sub")).unwrap();
     v2(&berth, &["delete", "--force", &id]).ok();
     assert!(!dir.exists());
+}
+
+#[test]
+fn exec_gets_the_containers_seccomp_filter() {
+    let profile = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]
+    });
+    for nnp in [true, false] {
+        let (berth, _b, id, pid) = running("exec-seccomp", |b| {
+            b.config["linux"]["seccomp"] = profile.clone();
+            b.config["process"]["noNewPrivileges"] = json!(nnp);
+        });
+        let out = exec(
+            &berth,
+            &id,
+            &[
+                "sh",
+                "-c",
+                "mkdir /dev/shm/d || echo refused; grep ^Seccomp /proc/self/status",
+            ],
+        )
+        .ok();
+        assert!(out.stdout.starts_with("refused\n"), "{out}");
+        let init = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        for key in ["Seccomp", "Seccomp_filters"] {
+            assert_eq!(
+                status_field(&out.stdout, key),
+                status_field(&init, key),
+                "{key} (noNewPrivileges {nnp}): {out}"
+            );
+        }
+        assert_eq!(status_field(&out.stdout, "Seccomp"), ["2"]);
+    }
 }

@@ -32,9 +32,10 @@ use crate::bundle::{self, ProcessPlan};
 use crate::cgroups::{self, Cgroup};
 use crate::channel::{self, Channel, Msg};
 use crate::errors::{describe_io, errno_text};
+use crate::init::{self, Step, StepResult};
 use crate::state::{ContainerDir, State, Status};
 use crate::sys::{self, Forked};
-use crate::{capabilities, console, container, logging, process, process_attrs};
+use crate::{console, container, logging, process, process_attrs, seccomp};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{SigSet, SigmaskHow};
@@ -95,6 +96,8 @@ pub struct Launched {
 /// Everything the child needs, worked out before the clone.
 struct ExecPlan {
     process: ProcessPlan,
+    /// The container's filter, compiled (or taken from the cache) as for the init.
+    seccomp: Option<seccomp::SeccompPlan>,
     preserve_fds: u32,
 }
 
@@ -107,8 +110,10 @@ fn plan(config: serde_json::Value, st: &State, preserve_fds: u32) -> Result<Exec
         logging::debug(w);
     }
     let preserve_fds = container::passed_fds(preserve_fds, &mut process.env);
+    let seccomp = linux.seccomp().as_ref().map(seccomp::plan).transpose()?;
     Ok(ExecPlan {
         process,
+        seccomp,
         preserve_fds,
     })
 }
@@ -172,6 +177,8 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
         init: console_child,
         receive: console_receive,
     } = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
+    // A profile that notifies gets a listener for this process too, as runc does.
+    let seccomp_agent = seccomp::connect_agent(plan.seccomp.as_ref())?;
     let cgroup = match &st.cgroup {
         Some(cg) => Some((sub_cgroups(cg, o.cgroup)?, cgroups::mode::Host::detect()?)),
         None if o.cgroup.is_empty() => None,
@@ -251,6 +258,8 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
                 console: std::cell::Cell::new(console_child),
                 sigmask: o.sigmask,
                 no_new_keyring: st.no_new_keyring,
+                seccomp_agent: std::cell::Cell::new(seccomp_agent),
+                state: st.hook_state("running"),
             })
         }
         if let Ok(Forked::Parent(pid)) = forked {
@@ -271,6 +280,7 @@ pub fn launch(t: Target, config: serde_json::Value, o: &Opts) -> Result<Launched
     guard.0 = Some(pid);
     drop(child_end);
     drop(console_child);
+    drop(seccomp_agent);
     drop(init);
 
     if let (true, Some((join, _))) = (v2_after, &cgroup) {
@@ -473,18 +483,6 @@ fn init_v2_cgroup(init: i32) -> Option<PathBuf> {
 
 // ---- the child ----
 
-type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
-
-trait Step<T> {
-    fn step(self, name: &'static str) -> StepResult<T>;
-}
-
-impl<T> Step<T> for Result<T> {
-    fn step(self, name: &'static str) -> StepResult<T> {
-        self.map_err(|e| (name, e))
-    }
-}
-
 struct Child<'a> {
     plan: &'a ExecPlan,
     id: &'a str,
@@ -497,6 +495,9 @@ struct Child<'a> {
     console: std::cell::Cell<Option<OwnedFd>>,
     sigmask: SigSet,
     no_new_keyring: bool,
+    /// The seccomp agent's socket (SCMP_ACT_NOTIFY), and the container state it gets.
+    seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
+    state: String,
 }
 
 fn child_main(c: Child) -> ! {
@@ -529,9 +530,6 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
     nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&c.sigmask), None)
         .map_err(|e| anyhow!("sigprocmask: {}", errno_text(e)))
         .step("signals")?;
-    sys::default_sigpipe()
-        .map_err(|e| anyhow!("reset SIGPIPE: {}", describe_io(&e)))
-        .step("signals")?;
     // While /proc is still the host's.
     process_attrs::set_oom_score_adj(&p.attrs).step("oom score")?;
     if !c.join.is_empty() {
@@ -547,7 +545,7 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
         console::setup_in_exec(p, sock).step("console")?;
     }
     if !c.no_new_keyring {
-        join_keyring(c.id).step("keyring")?;
+        init::join_keyring(c.id).step("keyring")?;
     }
 
     // [1] Wait until the parent has put us in the container's cgroup.
@@ -560,7 +558,10 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
         process_attrs::set_cpu_affinity(a.exec_cpus_final.as_deref(), "final")
             .step("cpu affinity")?;
     }
-    let exec = finish_process(p)?;
+    let exec = init::finish_process(p, || match &c.plan.seccomp {
+        Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
+        None => Ok(()),
+    })?;
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
@@ -568,36 +569,6 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
     // process.
     pass_fds(c.plan.preserve_fds).step("close fds")?;
     Ok(exec)
-}
-
-/// The tail the init runs too: rlimits through no_new_privs.
-fn finish_process(p: &ProcessPlan) -> StepResult<process::ExecArgs> {
-    process::set_rlimits(p).step("rlimits")?;
-    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
-    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
-    capabilities::prepare(&p.caps).step("capabilities")?;
-    process::switch_user(p).step("user")?;
-    capabilities::apply(&p.caps).step("capabilities")?;
-    let umask = p.umask.unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    nix::unistd::chdir(&p.cwd)
-        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
-        .step("cwd")?;
-    let env = process::env_with_home(p);
-    let path = process::find_executable(&p.args[0], &env).step("exec")?;
-    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
-    process_attrs::set_personality(&p.attrs).step("personality")?;
-    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
-    Ok(exec)
-}
-
-/// The container's session keyring, by the name the init gave it (as runc's exec does).
-fn join_keyring(id: &str) -> Result<()> {
-    let name = std::ffi::CString::new(format!("_ses.{id}"))?;
-    match sys::join_session_keyring(&name) {
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
-        other => other.map_err(|e| anyhow!("join session keyring: {}", describe_io(&e))),
-    }
 }
 
 fn pass_fds(n: u32) -> Result<()> {

@@ -4,7 +4,7 @@
 //! Steps are numbered as in `channel.rs`. Any failure is sent to the parent as
 //! `Failed { step, error }` and the init exits; the parent cleans up.
 
-use crate::bundle::Plan;
+use crate::bundle::{Plan, ProcessPlan};
 use crate::channel::{Channel, Msg};
 use crate::errors::errno_text;
 use crate::process;
@@ -36,9 +36,10 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
 }
 
-type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
+/// A failure, with the name of the step it happened in (what the parent reports).
+pub type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
 
-trait Step<T> {
+pub trait Step<T> {
     fn step(self, name: &'static str) -> StepResult<T>;
 }
 
@@ -107,34 +108,7 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     if !a.no_new_keyring {
         join_keyring(a.id).step("keyring")?;
     }
-    let p = &plan.process;
-    process::set_rlimits(p).step("rlimits")?;
-    // These need capabilities the next steps drop.
-    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
-    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
-    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
-    // have it, before the capabilities and the user change (as runc does).
-    if !p.attrs.no_new_privileges {
-        install_seccomp(a, &hook_state).step("seccomp")?;
-    }
-    capabilities::prepare(&p.caps).step("capabilities")?;
-    process::switch_user(p).step("user")?;
-    capabilities::apply(&p.caps).step("capabilities")?;
-    let umask = p.umask.unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    nix::unistd::chdir(&p.cwd)
-        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
-        .step("cwd")?;
-    let env = process::env_with_home(p);
-    let path = process::find_executable(&p.args[0], &env).step("exec")?;
-    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
-    process_attrs::set_personality(&p.attrs).step("personality")?;
-    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
-    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
-    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
-    if p.attrs.no_new_privileges {
-        install_seccomp(a, &hook_state).step("seccomp")?;
-    }
+    let exec = finish_process(&plan.process, || install_seccomp(a, &hook_state))?;
 
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
@@ -149,6 +123,48 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
             std::process::exit(1);
         }
     }
+}
+
+/// The end of the recipe, which `exec` runs too: everything that makes this process the
+/// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
+/// filter). Returns what to execve.
+pub fn finish_process(
+    p: &ProcessPlan,
+    mut seccomp: impl FnMut() -> Result<()>,
+) -> StepResult<process::ExecArgs> {
+    process::set_rlimits(p).step("rlimits")?;
+    // These need capabilities the next steps drop.
+    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
+    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
+    // have it, before the capabilities and the user change (as runc does).
+    if !p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    capabilities::prepare(&p.caps).step("capabilities")?;
+    process::switch_user(p).step("user")?;
+    capabilities::apply(&p.caps).step("capabilities")?;
+    let umask = p.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(&p.cwd)
+        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
+        .step("cwd")?;
+    let env = process::env_with_home(p);
+    let path = process::find_executable(&p.args[0], &env).step("exec")?;
+    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
+    process_attrs::set_personality(&p.attrs).step("personality")?;
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across execve:
+    // the process would never die of a broken pipe.
+    sys::default_sigpipe()
+        .map_err(|e| anyhow!("reset SIGPIPE: {}", crate::errors::describe_io(&e)))
+        .step("signals")?;
+    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
+    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
+    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
+    if p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    Ok(exec)
 }
 
 /// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
@@ -247,7 +263,8 @@ fn write_sysctl(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-fn join_keyring(id: &str) -> Result<()> {
+/// The container's session keyring `_ses.<id>` (`exec` joins the same one).
+pub fn join_keyring(id: &str) -> Result<()> {
     let name = std::ffi::CString::new(format!("_ses.{id}"))?;
     match sys::join_session_keyring(&name) {
         // Kernels without keys, or a seccomp filter on keyctl, are not an error (as in runc).
