@@ -18,6 +18,7 @@ mod namespaces;
 mod notify;
 mod process;
 mod rootfs;
+mod seccomp;
 mod selfexe;
 mod signals;
 mod stress;
