@@ -12,7 +12,7 @@ pub struct Insn {
 }
 
 // Opcode = class | op | source, from linux/bpf_common.h and linux/bpf.h.
-const LDX_MEM_W: u8 = 0x01 | 0x60 | 0x00; // BPF_LDX | BPF_MEM | BPF_W
+const LDX_MEM_W: u8 = 0x01 | 0x60; // BPF_LDX | BPF_MEM | BPF_W (BPF_W is 0)
 const ALU64_AND_K: u8 = 0x07 | 0x50; // BPF_ALU64 | BPF_AND | BPF_K
 const ALU64_RSH_K: u8 = 0x07 | 0x70;
 const ALU64_MOV_K: u8 = 0x07 | 0xb0;

@@ -122,7 +122,7 @@ pub fn rules(spec: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<Vec<Rule>> {
         };
         out.push(allow(n.kind, Some(major), Some(minor), ALL));
     }
-    if let Some(last) = out.iter().rposition(|r| is_everything(r)) {
+    if let Some(last) = out.iter().rposition(is_everything) {
         out.drain(..last);
     }
     Ok(out)
