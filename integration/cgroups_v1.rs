@@ -318,9 +318,11 @@ fn kill_all_signals_every_process_in_the_cgroup() {
     berth.start_container(&b, &id);
     // sh execs the last sleep itself.
     wait_until("three sleeps", || b.processes().len() >= 3);
-    berth.run(&["kill", "--all", &id, "KILL"]).ok();
+    // Not KILL (that is one write to the v2 cgroup.kill): freeze, signal each, thaw.
+    berth.run(&["kill", "--all", &id, "TERM"]).ok();
     assert_no_processes(&b);
     berth.wait_status(&id, "stopped");
+    assert_eq!(read(&cgroup_dir(&berth, &id, "freezer"), "freezer.state"), "THAWED");
     berth.delete(&id).ok();
     assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
 }
@@ -422,4 +424,17 @@ fn cgroups_path_may_not_escape() {
     let out = berth.create(&b, &id).fails();
     assert_clean_failure(&berth, &out, &id, "linux.cgroupsPath");
     assert!(!PathBuf::from(CG).join("pids/x").exists());
+}
+
+#[test]
+fn failed_create_leaves_no_cgroup() {
+    let berth = Berth::new("cg-fail");
+    let mut b = Bundle::new("cg-fail");
+    b.config["linux"]["resources"]["pids"] = json!({"limit": 10});
+    b.args(&["nope"]);
+    let id = unique("fail");
+    let out = berth.create(&b, &id).fails();
+    assert!(out.stderr.contains("nope"), "{out}");
+    assert!(berth.state_entries().is_empty(), "{out}");
+    assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
 }
