@@ -230,14 +230,15 @@ pub fn prepare(
     let res = res.unwrap_or(&empty);
     let mut writes = resources::plan(res, &layout, &resources::Current::default())?;
     let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]), nodes)?;
-    let bpf = match layout.target("linux.resources.devices", "devices", "devices") {
-        Ok(Target::V1(_)) => {
-            writes.extend(devices::v1_writes(&rules));
-            None
-        }
-        // The v2 hierarchy has no devices controller file: device control is eBPF there.
-        _ if host.v2.is_some() => Some(rules),
-        _ => None,
+    let v1_devices = host.mode != Mode::Unified && layout.v1.iter().any(|c| c == "devices");
+    let bpf = if v1_devices {
+        writes.extend(devices::v1_writes(&rules));
+        None
+    } else if host.v2.is_some() {
+        // v2 has no devices controller: device control is an eBPF program there.
+        Some(rules)
+    } else {
+        None
     };
     Ok(Some(Prepared {
         host,
@@ -296,13 +297,22 @@ fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
             enable_controllers(a);
         }
     }
+    let mut made: Option<PathBuf> = None;
+    let mut leaf_made = false;
     for (i, d) in missing.iter().rev().enumerate() {
-        if let Err(e) = std::fs::create_dir(d) {
-            let made = (i > 0).then(|| missing[missing.len() - 1].to_path_buf());
-            if let Some(top) = made {
-                let _ = remove::remove_dir(d.parent().unwrap_or(d), Some(&top));
+        match std::fs::create_dir(d) {
+            Ok(()) => {
+                made.get_or_insert_with(|| d.to_path_buf());
+                leaf_made = *d == dir;
             }
-            bail!("cgroup: mkdir {}: {}", d.display(), describe_io(&e));
+            // Another create making the same directory at the same moment.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                if let Some(top) = &made {
+                    let _ = remove::remove_dir(d.parent().unwrap_or(d), Some(top));
+                }
+                bail!("cgroup: mkdir {}: {}", d.display(), describe_io(&e));
+            }
         }
         if is_v2 && i + 1 < missing.len() {
             enable_controllers(d);
@@ -311,7 +321,8 @@ fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
             inherit_cpuset(d);
         }
     }
-    Ok(missing.last().map(|p| p.to_path_buf()))
+    // A leaf someone else made is theirs to remove.
+    Ok(made.filter(|_| leaf_made))
 }
 
 /// Let `dir`'s children use every controller `dir` has. Failures are normal (a parent
