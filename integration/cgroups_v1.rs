@@ -322,7 +322,10 @@ fn kill_all_signals_every_process_in_the_cgroup() {
     berth.run(&["kill", "--all", &id, "TERM"]).ok();
     assert_no_processes(&b);
     berth.wait_status(&id, "stopped");
-    assert_eq!(read(&cgroup_dir(&berth, &id, "freezer"), "freezer.state"), "THAWED");
+    assert_eq!(
+        read(&cgroup_dir(&berth, &id, "freezer"), "freezer.state"),
+        "THAWED"
+    );
     berth.delete(&id).ok();
     assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
 }

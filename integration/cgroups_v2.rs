@@ -38,7 +38,10 @@ fn v2_cgroup_created_placed_and_removed() {
     let mut b = Bundle::new("cg2-place");
     b.args(&["sleep", "100"]);
     let id = berth.id("place");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     let dir = start_v2(&berth, &b, &id);
     let cg = state_cgroup(&berth, &id);
     assert_eq!(cg["mode"], "unified", "{cg}");
@@ -58,7 +61,10 @@ fn v2_freeze_and_thaw() {
     let berth = Berth::new("cg2-freeze");
     let b = counter("cg2-freeze");
     let id = berth.id("frz");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     let dir = start_v2(&berth, &b, &id);
     wait_until("the counter to start", || count(&b) > 2);
     v2(&berth, &["pause", &id]).ok();
@@ -82,7 +88,10 @@ fn v2_kill_all_uses_cgroup_kill() {
     b.remove_namespace("pid");
     b.sh("sleep 100 & sleep 100 & sleep 100");
     let id = berth.id("kill");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     let dir = start_v2(&berth, &b, &id);
     wait_until("three sleeps", || {
         read(&dir, "cgroup.procs").lines().count() >= 3
@@ -104,7 +113,10 @@ fn v2_device_filter_denies_a_disk_and_allows_null() {
     with_mknod(&mut b);
     b.readonly(false).sh(DEVICE_PROBE);
     let id = berth.id("dev");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     b.write_config();
     let out = v2(&berth, &["run", "--bundle", b.path_str(), &id]).ok();
     assert!(out.stdout.contains("Operation not permitted"), "{out}");
@@ -115,7 +127,10 @@ fn v2_device_filter_denies_a_disk_and_allows_null() {
     ]);
     b.write_config();
     let id = berth.id("dev");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     let out = v2(&berth, &["run", "--bundle", b.path_str(), &id]).ok();
     assert!(out.stdout.contains("No such device"), "{out}");
     assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
@@ -129,7 +144,10 @@ fn v2_hugetlb_limit_written_and_updated() {
     b.config["linux"]["resources"]["hugepageLimits"] =
         json!([{"pageSize": "2MB", "limit": 4 << 20}, {"pageSize": "1GB", "limit": -1}]);
     let id = berth.id("huge");
-    let _guard = V2Cleanup { berth: &berth, id: id.clone() };
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
     let dir = start_v2(&berth, &b, &id);
     assert_eq!(read(&dir, "hugetlb.2MB.max"), (4u64 << 20).to_string());
     assert_eq!(read(&dir, "hugetlb.2MB.rsvd.max"), (4u64 << 20).to_string());

@@ -437,7 +437,11 @@ pub fn bpf_load_device_filter(insns: &[u64]) -> Result<OwnedFd, (io::Error, Stri
             log_level: u32::from(!log.is_empty()),
             log_size: log.len() as u32,
             // The kernel insists: no buffer unless there is a log level.
-            log_buf: if log.is_empty() { 0 } else { log.as_mut_ptr() as u64 },
+            log_buf: if log.is_empty() {
+                0
+            } else {
+                log.as_mut_ptr() as u64
+            },
             kern_version: 0,
             prog_flags: 0,
         };
