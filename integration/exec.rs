@@ -389,7 +389,7 @@ fn exec_exit_codes_and_signals() {
         "trap 'exit 42' TERM; trap 'echo usr1' USR1; touch /dev/shm/ready; while :; do sleep 0.05; done",
     ]);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped());
-    let mut child = cmd.spawn().unwrap();
+    let child = cmd.spawn().unwrap();
     let ready = format!("/proc/{pid}/root/dev/shm/ready");
     wait_until("the trap to be set", || fs::metadata(&ready).is_ok());
     unsafe {
