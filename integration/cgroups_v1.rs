@@ -207,6 +207,16 @@ fn update_a_running_container() {
     )
     .unwrap();
     assert_eq!(st["resources"]["cpu"]["shares"], 256, "{st}");
+    // -r -: the same from stdin.
+    fs::write(&r, r#"{"pids": {"limit": 9}}"#).unwrap();
+    let st = berth
+        .command()
+        .args(["update", "-r", "-", &id])
+        .stdin(fs::File::open(&r).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(read(&cgroup_dir(&berth, &id, "pids"), "pids.max"), "9");
     // Nonsense is refused, naming what is wrong.
     let out = berth.run(&["update", "--cpu-share", "1", &id]).fails();
     assert!(
