@@ -6,19 +6,22 @@
 //!   ───────────────────                          ─────
 //!   state.json: the init's pid; refuse a
 //!   stopped (or paused) container; plan the
-//!   process from config.json + flags
+//!   process from config.json + flags; release
+//!   the container's lock
 //!   pidfd of the init; which of its namespaces
 //!   differ from ours
-//!   setns(pidfd, PID): the one child is born in
-//!   the container's PID namespace (setns(PID)
-//!   only ever applies to children)
-//!   clone ──────────────────────────────────────▶ setns(pidfd, user|mnt|net|ipc|uts|
-//!   back to our own PID namespace                    cgroup|time): one call, user first
-//!   child pid → the container's cgroup.procs      setsid, pty → console socket, keyring
-//!     (or its --cgroup sub-cgroup)
-//!   [1] Proceed ────────────────────────────────▶ [1] now inside the container's cgroup:
-//!                                                 rlimits, capabilities, user, umask, cwd,
-//!                                                 env, find the executable, personality,
+//!   step into the container's v1 cgroups (or
+//!   --cgroup's sub-cgroups); setns(pidfd, PID)
+//!   (setns(PID) only ever applies to children)
+//!   clone3(CLONE_INTO_CGROUP: the v2 one) ──────▶ born in the container's cgroups and
+//!   back to our own PID namespace and cgroups     PID namespace
+//!                                                 setns(pidfd, user|mnt|net|ipc|uts|
+//!                                                   cgroup|time): one call, user first
+//!                                                 setsid, pty → console socket, keyring
+//!   [1] Proceed ────────────────────────────────▶ [1] (old kernels: moved into v2 now)
+//!                                                 init::finish_process: rlimits,
+//!                                                 capabilities, user, umask, cwd, env,
+//!                                                 the executable, personality,
 //!                                                 no_new_privs, seccomp
 //!   [2] wait for Ready ◀───────────────────────── [2] Ready (or Failed{step, error})
 //!   end of file: execve happened ◀─────────────── execve (the channel is close-on-exec)
@@ -26,7 +29,8 @@
 //! ```
 //!
 //! Only the PID namespace needs the parent's help: every other namespace the child joins
-//! itself, so the parent never stands in the container's mount namespace.
+//! itself, so the parent never stands in the container's mount namespace. The process
+//! starts from the bundle's config.json as it is now (runc keeps a copy from create).
 
 use crate::bundle::{self, ProcessPlan};
 use crate::cgroups::{self, Cgroup};
