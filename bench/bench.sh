@@ -6,6 +6,11 @@
 #   whose process is `true`. Prints the berth/runc ratio of the means.
 # Phase 1b: `exec ID true` into a running (sleeping) container, berth vs runc,
 #   with the ratio of the means.
+# Phase 1c: the create/start/delete cycle with bench/seccomp-default.json (a
+#   Docker-like default profile: ~350 allowed syscalls, argument rules, clone3 ->
+#   ENOSYS, x86_64 + x86 + x32) as linux.seccomp: berth with its program cache
+#   warm and cold (emptied before each run, so libseccomp compiles every time),
+#   berth without seccomp, and runc with and without it. Prints what seccomp adds.
 # Phase 2 (pure cgroup-v2 view: a private mount namespace with cgroup2 mounted
 #   on /sys/fs/cgroup; hyperfine itself runs inside it): berth vs
 #   `crun --cgroup-manager=disabled` (crun refuses hybrid hosts) vs runc
@@ -185,7 +190,7 @@ cleanup() {
         done
     done
     umount "$WORK/ro" 2>/dev/null || true
-    rm -rf "$RUNROOT"/hybrid-* "$WORK"
+    rm -rf "$RUNROOT"/hybrid-* "$RUNROOT"/seccomp-* "$WORK"
     rmdir "$RUNROOT" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -264,6 +269,50 @@ ebro=$(mean_ms "$WORK/exec.json" berth-ro)
 echo
 printf 'exec: berth/runc ratio of means: %.3f  (berth %.2f ms, berth-ro %.2f ms, runc %.2f ms)\n' \
     "$(jq -n --argjson b "$eb" --argjson r "$er" '$b / $r')" "$eb" "$ebro" "$er"
+
+# ---------------------------------------------------------------------------
+# Phase 1c: the same cycle with a Docker-like seccomp profile.
+
+SC_BUNDLE="$WORK/seccomp-bundle"
+SC_CACHE=/run/berth-cache/seccomp
+mkdir -p "$SC_BUNDLE"
+jq --slurpfile p "$REPO/bench/seccomp-default.json" '.linux.seccomp = $p[0]' \
+    "$BUNDLE/config.json" > "$SC_BUNDLE/config.json"
+sc_root() { echo "$RUNROOT/hybrid-seccomp-$1"; }
+for name in berth berth-cold berth-off runc runc-off; do mkdir -p "$(sc_root "$name")"; done
+if ! smoke "$BERTH" "$(sc_root berth)" "$SC_BUNDLE" "$ID"; then
+    cat "$WORK/smoke.err" >&2
+    die "berth failed one create/start/delete cycle with the seccomp profile"
+fi
+echo
+echo "=== Phase 1c: create + start + delete with a Docker-like seccomp profile ==="
+echo "berth      = with the profile; its compiled program cached (what an engine sees)"
+echo "berth-cold = with the profile; cache emptied before each run (libseccomp compiles)"
+echo "berth-off, runc-off = without seccomp"
+hyperfine --warmup "$WARMUP" --min-runs "$RUNS" --export-json "$WORK/seccomp.json" \
+    --prepare "$(cleanup_cmd "$BERTH" "$(sc_root berth)" "$ID")" \
+    --command-name berth "$(cycle_cmd "$BERTH" "$(sc_root berth)" "$SC_BUNDLE" "$ID")" \
+    --prepare "rm -rf $SC_CACHE; $(cleanup_cmd "$BERTH" "$(sc_root berth-cold)" "$ID")" \
+    --command-name berth-cold "$(cycle_cmd "$BERTH" "$(sc_root berth-cold)" "$SC_BUNDLE" "$ID")" \
+    --prepare "$(cleanup_cmd "$BERTH" "$(sc_root berth-off)" "$ID")" \
+    --command-name berth-off "$(cycle_cmd "$BERTH" "$(sc_root berth-off)" "$BUNDLE" "$ID")" \
+    --prepare "$(cleanup_cmd "$RUNC" "$(sc_root runc)" "$ID")" \
+    --command-name runc "$(cycle_cmd "$RUNC" "$(sc_root runc)" "$SC_BUNDLE" "$ID")" \
+    --prepare "$(cleanup_cmd "$RUNC" "$(sc_root runc-off)" "$ID")" \
+    --command-name runc-off "$(cycle_cmd "$RUNC" "$(sc_root runc-off)" "$BUNDLE" "$ID")"
+sb=$(mean_ms "$WORK/seccomp.json" berth); sbc=$(mean_ms "$WORK/seccomp.json" berth-cold)
+sbo=$(mean_ms "$WORK/seccomp.json" berth-off)
+sr=$(mean_ms "$WORK/seccomp.json" runc); sro=$(mean_ms "$WORK/seccomp.json" runc-off)
+diff_ms() { jq -n --argjson a "$1" --argjson b "$2" '$a - $b'; }
+echo
+printf 'seccomp: berth/runc ratio of means: %.3f  (berth %.2f ms, runc %.2f ms)\n' \
+    "$(jq -n --argjson b "$sb" --argjson r "$sr" '$b / $r')" "$sb" "$sr"
+printf 'added cost of the profile: berth %.2f ms cached, %.2f ms compiling (cold); runc %.2f ms\n' \
+    "$(diff_ms "$sb" "$sbo")" "$(diff_ms "$sbc" "$sbo")" "$(diff_ms "$sr" "$sro")"
+for name in berth runc; do
+    if [ "$name" = berth ]; then rt=$BERTH; else rt=$RUNC; fi
+    BUNDLE=$SC_BUNDLE record seccomp "$name" "$rt" "$WORK/seccomp.json"
+done
 
 # ---------------------------------------------------------------------------
 # Phase 2: re-run this script inside a private mount namespace with cgroup2.
