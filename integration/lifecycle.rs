@@ -445,3 +445,20 @@ fn version_mentions_spec() {
     assert!(text.contains("spec"), "{out}");
     assert!(text.chars().any(|c| c.is_ascii_digit()), "{out}");
 }
+
+#[test]
+fn features_reports_what_berth_supports() {
+    let berth = Berth::new("features");
+    let out = berth.run(&["features"]).ok();
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(v["ociVersionMin"], "1.0.0");
+    assert!(v["ociVersionMax"].as_str().unwrap().starts_with("1."));
+    for ns in ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"] {
+        assert!(
+            v["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n == ns),
+            "{ns}"
+        );
+    }
+    assert_eq!(v["linux"]["seccomp"]["enabled"], true);
+    assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
+}

@@ -69,6 +69,8 @@ pub enum Command {
     Ps(PsArgs),
     /// Show a container's resource usage and OOM events
     Events(EventsArgs),
+    /// Print what this build of berth supports, as JSON
+    Features,
 }
 
 #[derive(Args, Debug)]

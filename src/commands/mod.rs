@@ -4,6 +4,7 @@ mod create;
 mod delete;
 mod events;
 mod exec;
+mod features;
 mod kill;
 mod list;
 mod pause;
@@ -34,5 +35,6 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Update(a) => update::run(root, a).map(|_| 0),
         Command::Ps(a) => ps::run(root, a).map(|_| 0),
         Command::Events(a) => events::run(root, a).map(|_| 0),
+        Command::Features => features::run().map(|_| 0),
     }
 }

@@ -90,6 +90,71 @@ impl MountOptions {
     }
 }
 
+/// Every option `parse` understands itself (the rest is passed to the filesystem), for
+/// `berth features`; a unit test keeps it in step with the tables below.
+pub const KNOWN_OPTIONS: &[&str] = &[
+    "ro",
+    "rw",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "sync",
+    "async",
+    "dirsync",
+    "remount",
+    "mand",
+    "nomand",
+    "noatime",
+    "atime",
+    "nodiratime",
+    "diratime",
+    "relatime",
+    "norelatime",
+    "strictatime",
+    "nostrictatime",
+    "lazytime",
+    "nolazytime",
+    "iversion",
+    "noiversion",
+    "silent",
+    "loud",
+    "nosymfollow",
+    "symfollow",
+    "bind",
+    "rbind",
+    "defaults",
+    "rro",
+    "rrw",
+    "rnosuid",
+    "rsuid",
+    "rnodev",
+    "rdev",
+    "rnoexec",
+    "rexec",
+    "rnodiratime",
+    "rdiratime",
+    "rrelatime",
+    "rnorelatime",
+    "rnoatime",
+    "ratime",
+    "rstrictatime",
+    "rnostrictatime",
+    "rnosymfollow",
+    "rsymfollow",
+    "shared",
+    "rshared",
+    "slave",
+    "rslave",
+    "private",
+    "rprivate",
+    "unbindable",
+    "runbindable",
+    "tmpcopyup",
+];
+
 /// Options that map to an MS_* flag, as `(clears_the_flag, flag)`. The set
 /// and the set/clear direction follow runc so that the same config.json
 /// behaves the same.
@@ -548,5 +613,13 @@ mod tests {
         assert_eq!(m.flags, MS_BIND | MS_REC | MS_NOSUID);
         assert_eq!(m.propagation, vec![MS_PRIVATE | MS_REC]);
         assert_eq!(m.recursive_attrs.attr_set, MOUNT_ATTR_RDONLY);
+    }
+
+    #[test]
+    fn known_options_are_all_understood() {
+        for o in KNOWN_OPTIONS {
+            let m = parse(&[o.to_string()]);
+            assert!(m.data.is_empty(), "{o} would go to the filesystem as data");
+        }
     }
 }
