@@ -193,6 +193,14 @@ fn profile(s: &LinuxSeccomp) -> Result<Profile> {
         let arch: ScmpArch = name.parse().map_err(|_| {
             anyhow!("linux.seccomp.architectures[{i}]: unknown architecture {name:?}")
         })?;
+        // oci-spec knows architectures newer than the libseccomp we link; "read" exists
+        // on every one, so it resolves exactly when libseccomp knows the architecture.
+        if ScmpSyscall::from_name_by_arch("read", arch).is_err() {
+            let v = libseccomp::ScmpVersion::current()
+                .map(|v| format!(" {}.{}.{}", v.major, v.minor, v.micro))
+                .unwrap_or_default();
+            bail!("linux.seccomp.architectures[{i}]: {name} is not supported by libseccomp{v}");
+        }
         if !arches.contains(&arch) {
             arches.push(arch);
         }
@@ -878,6 +886,19 @@ mod tests {
         for (json, key) in cases {
             let e = error(json);
             assert!(e.starts_with(key), "{json}: {e}");
+        }
+        // LoongArch came with libseccomp 2.6.
+        let v = libseccomp::ScmpVersion::current().unwrap();
+        if (v.major, v.minor) < (2, 6) {
+            let e = error(
+                r#"{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86","SCMP_ARCH_LOONGARCH64"]}"#,
+            );
+            assert!(
+                e.starts_with(
+                    "linux.seccomp.architectures[1]: SCMP_ARCH_LOONGARCH64 is not supported"
+                ),
+                "{e}"
+            );
         }
     }
 
