@@ -562,17 +562,17 @@ fn child_setup(c: &Child) -> StepResult<process::ExecArgs> {
         process_attrs::set_cpu_affinity(a.exec_cpus_final.as_deref(), "final")
             .step("cpu affinity")?;
     }
-    let exec = init::finish_process(p, || match &c.plan.seccomp {
-        Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
-        None => Ok(()),
-    })?;
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
     // No fd of berth's or of its caller beyond stdio and the passed ones reaches the
     // process.
     pass_fds(c.plan.preserve_fds).step("close fds")?;
-    Ok(exec)
+    // Last, so that after the filter is on only Ready (sendto) and execve remain.
+    init::finish_process(p, || match &c.plan.seccomp {
+        Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
+        None => Ok(()),
+    })
 }
 
 fn pass_fds(n: u32) -> Result<()> {
