@@ -149,7 +149,8 @@ struct Rule {
 #[derive(Debug, Clone, PartialEq)]
 struct Profile {
     default: ScmpAction,
-    arches: Vec<ScmpArch>,
+    /// (index in `architectures`, name, architecture).
+    arches: Vec<(usize, String, ScmpArch)>,
     flags: u32,
     rules: Vec<Rule>,
     listener: Option<Listener>,
@@ -201,8 +202,8 @@ fn profile(s: &LinuxSeccomp) -> Result<Profile> {
                 .unwrap_or_default();
             bail!("linux.seccomp.architectures[{i}]: {name} is not supported by libseccomp{v}");
         }
-        if !arches.contains(&arch) {
-            arches.push(arch);
+        if !arches.iter().any(|(_, _, a)| *a == arch) {
+            arches.push((i, name.to_string(), arch));
         }
     }
 
@@ -378,9 +379,17 @@ fn build(p: &Profile) -> Result<Vec<u64>> {
     let err =
         |what: &str, e: libseccomp::error::SeccompError| anyhow!("linux.seccomp: {what}: {e}");
     let mut ctx = ScmpFilterContext::new(p.default).map_err(|e| err("new filter", e))?;
-    for a in &p.arches {
-        ctx.add_arch(*a)
-            .map_err(|e| err(&format!("architecture {a:?}"), e))?;
+    for (i, name, arch) in &p.arches {
+        ctx.add_arch(*arch).map_err(|e| {
+            // libseccomp cannot mix byte orders in one filter (EDOM).
+            let hint = match e.errno() {
+                Some(libseccomp::error::SeccompErrno::EDOM) => {
+                    " (one filter cannot hold architectures of both byte orders)"
+                }
+                _ => "",
+            };
+            anyhow!("linux.seccomp.architectures[{i}]: {name}: {e}{hint}")
+        })?;
     }
     for r in &p.rules {
         for conds in &r.rules {
