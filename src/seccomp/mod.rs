@@ -7,17 +7,24 @@
 //!   check names in the raw JSON (check_raw)
 //!   profile(): actions, args, flags, listener     ...
 //!   build(): libseccomp, binary tree, export BPF  capabilities, user, ...
+//!     (or the program cached for this profile)
 //!   connect listenerPath (SCMP_ACT_NOTIFY)        install(): seccomp(SET_MODE_FILTER,
 //!   clone ── program in the Plan, socket fd ───▶     flags [| NEW_LISTENER], program)
 //!                                                  send {state, metadata} + listener fd
 //!                                                  on the socket, close it
 //! ```
 //!
+//! The init installs the filter right after setting no_new_privs, the last step before
+//! Ready; without noNewPrivileges it must still hold CAP_SYS_ADMIN, so then it installs
+//! before the capabilities and the user change. `exec` does the same with the container's
+//! profile.
+//!
 //! Compiling in the parent means a bad profile fails `create` before anything exists, and
 //! the init runs no allocating compiler after the clone: it makes one syscall with a
 //! ready program. Loading it ourselves, rather than with `seccomp_load`, is what lets every
 //! OCI flag through (libseccomp 2.5 knows no WAIT_KILLABLE_RECV) and hands us the
-//! listener fd.
+//! listener fd. libseccomp takes ~10 ms for a Docker-sized profile, so the program is
+//! cached per profile (`cache.rs`): an engine's containers share one.
 //!
 //! The translation follows runc, which engines' profiles are written against: SCMP_ACT_KILL
 //! is KILL_THREAD; ERRNO and TRACE default to EPERM; a rule whose action equals the default
@@ -122,7 +129,7 @@ pub fn check_raw(config: &serde_json::Value) -> Result<()> {
 /// Compile `linux.seccomp` into a program, or take the one compiled before for the same
 /// profile from the cache. Errors name the config key.
 pub fn plan(s: &LinuxSeccomp) -> Result<SeccompPlan> {
-    let _t = logging::step("create: compile seccomp profile");
+    let _t = logging::step("seccomp: compile profile");
     let p = profile(s)?;
     let program = cache::program(&p.cache_key(), || build(&p))?;
     Ok(SeccompPlan {
@@ -256,8 +263,12 @@ fn profile(s: &LinuxSeccomp) -> Result<Profile> {
         ));
     }
 
+    // Without `flags` at all (not even an empty list), SPEC_ALLOW, as runc does: the
+    // kernel otherwise turns the Speculative Store Bypass mitigation on for every filtered
+    // process, which slows it down, and profiles are about syscalls, not that.
+    let default_flags = [LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow];
     let mut flags = 0;
-    for f in s.flags().as_deref().unwrap_or(&[]) {
+    for f in s.flags().as_deref().unwrap_or(&default_flags) {
         flags |= match f {
             // The init is single-threaded when it loads the filter: nothing to sync.
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => 0,
@@ -461,7 +472,7 @@ pub fn connect_agent(plan: Option<&SeccompPlan>) -> Result<Option<OwnedFd>> {
 ///
 /// Called as late as possible: everything after it is subject to the filter.
 pub fn install(plan: &SeccompPlan, agent: Option<OwnedFd>, state: &str) -> Result<()> {
-    let _t = logging::step("init: seccomp");
+    let _t = logging::step("seccomp: install filter");
     // The message is made before the filter is in place: afterwards the init makes only
     // the calls it cannot avoid (seccomp, sendmsg, close).
     let message = match (&plan.listener, &agent) {
@@ -648,7 +659,7 @@ mod tests {
         assert_eq!(x86_64(&p, GETPPID), RET_ALLOW);
         assert_eq!(x86_64(&p, MKDIR), RET_ERRNO | libc::EPERM as u32);
         assert_eq!(x86_64(&p, CLONE3), RET_ERRNO | 38);
-        assert_eq!(p.flags, 0);
+        assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32);
         assert!(p.listener.is_none());
     }
 
@@ -682,7 +693,10 @@ mod tests {
         assert_eq!(x86_64(&p, 63), RET_LOG);
         assert_eq!(x86_64(&p, 162), RET_USER_NOTIF);
         assert_eq!(x86_64(&p, READ), RET_ALLOW);
-        assert_eq!(p.flags, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32);
+        assert_eq!(
+            p.flags,
+            (libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW) as u32
+        );
         assert_eq!(
             p.listener,
             Some(Listener {
@@ -851,6 +865,15 @@ mod tests {
                 as u32
         );
         assert_eq!(p.listener.unwrap().metadata.as_deref(), Some("m"));
+        // An empty list is no flags at all; no list is SPEC_ALLOW (runc's default).
+        assert_eq!(
+            compile(r#"{"defaultAction":"SCMP_ACT_ALLOW","flags":[]}"#).flags,
+            0
+        );
+        assert_eq!(
+            compile(r#"{"defaultAction":"SCMP_ACT_ALLOW"}"#).flags,
+            libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32
+        );
         // listenerPath without NOTIFY is ignored, as the spec says.
         let p = compile(r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a"}"#);
         assert!(p.listener.is_none());
