@@ -653,3 +653,21 @@ fn bad_profiles_fail_create_naming_the_key() {
         berth.state_entries()
     );
 }
+
+#[test]
+fn a_profile_denying_socket_sends_still_starts() {
+    // The init's last message to `create` goes out under the filter (noNewPrivileges):
+    // it must not depend on send/sendto/sendmsg, which such a profile forbids.
+    let berth = Berth::new("sc-nosend");
+    let mut b = bundle(
+        "sc-nosend",
+        profile(
+            "SCMP_ACT_ALLOW",
+            json!([{"names": ["send", "sendto", "sendmsg", "sendmmsg"], "action": "SCMP_ACT_ERRNO"}]),
+        ),
+    );
+    b.config["process"]["noNewPrivileges"] = json!(true);
+    b.sh("echo started");
+    let out = run(&berth, &b).ok();
+    assert_eq!(out.stdout, "started\n", "{out}");
+}
