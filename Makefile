@@ -14,9 +14,11 @@ CARGO  ?= cargo
 BERTH_RELEASE := $(CURDIR)/target/release/berth
 ROOTFS := $(CURDIR)/bundles/rootfs
 
-# Debian packages the build, the tests and the benchmark need.
+# Debian packages the build, the tests and the benchmark need. podman, conmon,
+# containerd and docker.io are the real engines integration/engines.rs drives berth
+# with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
-                uidmap bats time file
+                uidmap bats time file podman conmon containerd docker.io
 
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-- --nocapture'.
 TEST_ARGS ?=

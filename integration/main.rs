@@ -9,6 +9,7 @@ mod cgroups_v1;
 mod cgroups_v2;
 mod common;
 mod console;
+mod engines;
 mod errors;
 mod exec;
 mod fds;
