@@ -283,11 +283,19 @@ fn rlimit_above_the_hard_limit() {
     let mut b = Bundle::new("err-rlimit");
     // Nothing here may raise a hard limit (no CAP_SYS_RESOURCE): ask for more than ours.
     let hard = String::from_utf8(
-        std::process::Command::new("sh").args(["-c", "ulimit -Hn"]).output().unwrap().stdout,
+        std::process::Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()
+            .unwrap()
+            .stdout,
     )
     .unwrap();
     let above: u64 = hard.trim().parse::<u64>().unwrap() + 1;
-    b.config["process"]["rlimits"] = json!([{"type": "RLIMIT_NOFILE", "hard": above, "soft": above}]);
+    b.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "hard": above, "soft": above}]);
     let line = create_failure(&berth, &b, &berth.id("r"));
-    assert!(line.contains("RLIMIT_NOFILE") && line.contains("operation not permitted"), "{line}");
+    assert!(
+        line.contains("RLIMIT_NOFILE") && line.contains("operation not permitted"),
+        "{line}"
+    );
 }

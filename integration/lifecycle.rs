@@ -453,9 +453,15 @@ fn features_reports_what_berth_supports() {
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["ociVersionMin"], "1.0.0");
     assert!(v["ociVersionMax"].as_str().unwrap().starts_with("1."));
-    for ns in ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"] {
+    for ns in [
+        "cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts",
+    ] {
         assert!(
-            v["linux"]["namespaces"].as_array().unwrap().iter().any(|n| n == ns),
+            v["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n == ns),
             "{ns}"
         );
     }
