@@ -468,3 +468,56 @@ fn features_reports_what_berth_supports() {
     assert_eq!(v["linux"]["seccomp"]["enabled"], true);
     assert_eq!(v["hooks"].as_array().unwrap().len(), 6);
 }
+
+#[test]
+fn debug_logs_each_create_step_with_its_duration() {
+    let berth = Berth::new("debug-steps");
+    let mut b = sleeper("debug-steps");
+    b.args(&["true"]);
+    b.write_config();
+    let dir = TempDir::new("debug-steps");
+    let log = dir.path().join("log.json");
+    let id = berth.id("j");
+    let out = berth.run_global(
+        &[
+            "--debug",
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+        ],
+        &["run", "--bundle", b.path_str(), &id],
+    );
+    out.ok();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let steps: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["level"] == "debug")
+        .map(|v| v["msg"].as_str().unwrap().to_string())
+        .collect();
+    for step in [
+        "create: load bundle",
+        "create: clone init",
+        "rootfs: mounts",
+        "rootfs: pivot_root",
+    ] {
+        let line = steps
+            .iter()
+            .find(|s| s.starts_with(step))
+            .unwrap_or_else(|| panic!("no {step:?} step in {steps:#?}"));
+        assert!(line.contains(" took ") && line.ends_with("ms"), "{line}");
+    }
+    // The text format, to stderr when there is no --log.
+    let out = berth.run_global(
+        &["--debug"],
+        &["run", "--bundle", b.path_str(), &berth.id("t")],
+    );
+    out.clone().ok();
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("level=debug msg=\"create: clone init took ")),
+        "{out}"
+    );
+}
