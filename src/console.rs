@@ -29,10 +29,9 @@ use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::SigSet;
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
@@ -197,21 +196,12 @@ fn mount_console(slave_path: &str) -> Result<()> {
 }
 
 fn send_master(sock: &OwnedFd, master: std::os::fd::BorrowedFd) -> Result<()> {
-    let iov = [std::io::IoSlice::new(MASTER_NAME)];
-    let fds = [master.as_raw_fd()];
-    loop {
-        match sendmsg::<()>(
-            sock.as_raw_fd(),
-            &iov,
-            &[ControlMessage::ScmRights(&fds)],
-            MsgFlags::MSG_NOSIGNAL,
-            None,
-        ) {
-            Err(Errno::EINTR) => continue,
-            Err(e) => bail!("--console-socket: send the pty master: {}", errno_text(e)),
-            Ok(_) => return Ok(()),
-        }
-    }
+    crate::sys::send_with_fd(sock.as_fd(), MASTER_NAME, master).map_err(|e| {
+        anyhow!(
+            "--console-socket: send the pty master: {}",
+            crate::errors::describe_io(&e)
+        )
+    })
 }
 
 /// `berth run` in the foreground with a terminal: the master, and the caller's terminal

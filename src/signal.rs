@@ -213,6 +213,19 @@ pub fn signal_name(n: i32) -> Option<&'static str> {
     }
 }
 
+/// Pass a signal that `run` or `exec` (`who`) received on to the container process.
+/// SIGURG is dropped: runtimes and shells raise it as noise, not as a request.
+pub fn forward(who: &str, pid: i32, sig: i32) {
+    if sig == libc::SIGURG {
+        return;
+    }
+    crate::logging::debug(&format!(
+        "{who}: forwarding {} to {pid}",
+        signal_name(sig).unwrap_or("signal")
+    ));
+    let _ = crate::sys::kill_raw(pid, sig);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

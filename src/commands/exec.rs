@@ -3,7 +3,7 @@
 //! forward signals and exit with its exit code (128+N when killed by signal N).
 
 use crate::cli::ExecArgs;
-use crate::{console, exec, logging, sys};
+use crate::{console, exec};
 use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{SigSet, SigmaskHow};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -207,13 +207,7 @@ fn wait_forwarding(pid: i32) -> Result<i32> {
 /// noise and dropped; anything else goes to the process.
 fn on_signal(pid: i32, sig: i32) -> Option<i32> {
     if sig != libc::SIGCHLD {
-        if sig != libc::SIGURG {
-            logging::debug(&format!(
-                "exec: forwarding {} to {pid}",
-                crate::signal::signal_name(sig).unwrap_or("signal")
-            ));
-            let _ = sys::kill_raw(pid, sig);
-        }
+        crate::signal::forward("exec", pid, sig);
         return None;
     }
     match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {

@@ -93,13 +93,7 @@ fn wait_forwarding(init: i32) -> Result<i32> {
 /// code once it is gone; SIGURG (runtime noise) is dropped; anything else goes to the init.
 fn on_signal(init: i32, sig: i32) -> Option<i32> {
     if sig != libc::SIGCHLD {
-        if sig != libc::SIGURG {
-            logging::debug(&format!(
-                "run: forwarding {} to {init}",
-                crate::signal::signal_name(sig).unwrap_or("signal")
-            ));
-            let _ = sys::kill_raw(init, sig);
-        }
+        crate::signal::forward("run", init, sig);
         return None;
     }
     loop {
