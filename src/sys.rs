@@ -131,10 +131,8 @@ pub fn setdomainname(name: &[u8]) -> io::Result<()> {
 /// prctl(PR_SET_PDEATHSIG): the signal this process gets when its parent exits.
 pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a plain signal number.
-    check(
-        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) }
-            as libc::c_long,
-    )?;
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    check(ret as libc::c_long)?;
     Ok(())
 }
 
