@@ -521,3 +521,30 @@ fn debug_logs_each_create_step_with_its_duration() {
         "{out}"
     );
 }
+
+#[test]
+fn concurrent_commands_on_one_id_are_serialized() {
+    let berth = std::sync::Arc::new(Berth::new("concurrent"));
+    let b = sleeper("concurrent");
+    let id = berth.id("c");
+    berth.create(&b, &id).ok();
+    // Eight deletes at once: each waits its turn on the container's lock, the first
+    // removes the container, the rest find it gone — which --force accepts.
+    let threads: Vec<_> = (0..8)
+        .map(|_| {
+            let berth = berth.clone();
+            let id = id.clone();
+            std::thread::spawn(move || berth.delete_force(&id))
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap().ok();
+    }
+    berth.state(&id).fails();
+    assert_no_processes(&b);
+    assert!(
+        berth.state_entries().is_empty(),
+        "{:?}",
+        berth.state_entries()
+    );
+}

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ROOT: &str = "/run/berth";
@@ -194,11 +194,16 @@ impl ContainerDir {
     }
 
     fn lock(path: PathBuf, id: &str) -> Result<ContainerDir> {
-        let lock = std::fs::OpenOptions::new()
+        let lock = match std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
             .open(&path)
-            .with_context(|| format!("cannot open {}", path.display()))?;
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("container {id:?} does not exist")
+            }
+            other => other.with_context(|| format!("cannot open {}", path.display()))?,
+        };
         let lock = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| {
             anyhow!(
                 "cannot lock {}: {}",
@@ -206,6 +211,13 @@ impl ContainerDir {
                 crate::errors::errno_text(e)
             )
         })?;
+        // While we waited, the holder may have deleted the container (and someone may
+        // even have made a new one with this id): only the directory we locked counts.
+        let locked = lock.metadata()?;
+        match std::fs::metadata(&path) {
+            Ok(now) if now.ino() == locked.ino() && now.dev() == locked.dev() => {}
+            _ => bail!("container {id:?} does not exist"),
+        }
         Ok(ContainerDir {
             path,
             id: id.to_string(),
