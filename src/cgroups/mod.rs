@@ -580,4 +580,20 @@ pub mod testing {
             mems: "0".into(),
         }
     }
+
+    /// The (file, value) writes `resources::plan` makes for `json` on a `mode` host.
+    pub fn writes(json: &str, mode: Mode) -> Vec<(String, String)> {
+        let res: LinuxResources = serde_json::from_str(json).unwrap();
+        resources::plan(&res, &layout(mode), &resources::Current::default())
+            .unwrap()
+            .into_iter()
+            .map(|w| (w.file, w.value))
+            .collect()
+    }
+
+    pub fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
 }

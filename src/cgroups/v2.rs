@@ -231,18 +231,7 @@ mod tests {
     use super::*;
 
     fn writes(json: &str) -> Vec<(String, String)> {
-        let res: LinuxResources = serde_json::from_str(json).unwrap();
-        plan(&res, &layout(Mode::Unified), &Current::default())
-            .unwrap()
-            .into_iter()
-            .map(|w| (w.file, w.value))
-            .collect()
-    }
-
-    fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
-        v.iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect()
+        super::super::testing::writes(json, Mode::Unified)
     }
 
     #[test]
