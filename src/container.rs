@@ -222,12 +222,12 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     }
     // [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
     let state_for_hooks =
-        |pid| hooks::state_json(o.id, "creating", pid, &plan.bundle, &plan.annotations);
+        |pid, status| hooks::state_json(o.id, status, pid, &plan.bundle, &plan.annotations);
     let has_hooks = plan.hooks != Default::default();
     // The seccomp agent gets the state too, from the init.
     let wants_state = has_hooks || plan.seccomp.as_ref().is_some_and(|s| s.listener.is_some());
     parent_end.send(&Msg::Proceed {
-        hook_state: wants_state.then(|| state_for_hooks(pid)),
+        hook_state: wants_state.then(|| state_for_hooks(pid, "creating")),
     })?;
     let mut pid = pid;
     {
@@ -243,7 +243,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
                 }
                 Some(Msg::RunHooks) => {
                     let _t = logging::step("create: prestart and createRuntime hooks");
-                    let state = state_for_hooks(pid);
+                    let state = state_for_hooks(pid, "creating");
                     #[allow(deprecated)]
                     let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
                     let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
@@ -252,11 +252,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
                     if let Err(e) = res {
                         // The spec continues with delete: poststop hooks run too.
                         let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
-                        hooks::run_all_warn(
-                            "poststop",
-                            poststop,
-                            &state.replace("\"creating\"", "\"stopped\""),
-                        );
+                        hooks::run_all_warn("poststop", poststop, &state_for_hooks(pid, "stopped"));
                         return Err(e);
                     }
                     parent_end.send(&Msg::HooksDone)?;

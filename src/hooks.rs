@@ -45,6 +45,18 @@ pub fn state_json(
     serde_json::to_string(&s).unwrap_or_default()
 }
 
+/// The same state JSON with another status (the init only has the parent's copy).
+/// Edited as JSON, so an annotation that happens to read "creating" is left alone.
+pub fn with_status(state: &str, status: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(state) {
+        Ok(mut v) => {
+            v["status"] = status.into();
+            v.to_string()
+        }
+        Err(_) => state.to_string(),
+    }
+}
+
 /// Run `hooks` (of kind `kind`, e.g. "createRuntime") one after the other; the first
 /// failure stops the rest and is returned, naming the hook.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
@@ -201,6 +213,20 @@ mod tests {
         let e = run_all("prestart", &[slow], "{}").unwrap_err();
         assert!(format!("{e:#}").contains("timed out"), "{e:#}");
         assert!(t.elapsed() < Duration::from_secs(4));
+    }
+
+    #[test]
+    fn with_status_changes_only_the_status() {
+        let mut a = HashMap::new();
+        a.insert("note".to_string(), "creating".to_string());
+        let s = with_status(
+            &state_json("c1", "creating", 7, Path::new("/b"), &a),
+            "created",
+        );
+        let v: serde_json::Value = serde_json::from_str(&s).unwrap();
+        assert_eq!(v["status"], "created");
+        assert_eq!(v["annotations"]["note"], "creating");
+        assert_eq!(v["pid"], 7);
     }
 
     #[test]

@@ -288,7 +288,7 @@ fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     )
     .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
     let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
-    let state = hook_state.replace("\"creating\"", "\"created\"");
+    let state = crate::hooks::with_status(hook_state, "created");
     crate::hooks::run_all("startContainer", hooks, &state)?;
     nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
     // No fd of the runtime or of the caller beyond stdio reaches the container.
