@@ -1078,11 +1078,22 @@ impl Containerd {
     }
 
     /// `ctr run` with berth as the shim's runtime binary and the private berth root.
+    ///
+    /// Under a loaded machine `ctr` now and then loses a short-lived task's whole output:
+    /// exit 0, nothing on stdout or stderr (seen once in a full `make test`, never in 40
+    /// runs of the test alone; ctr's exec shows the same with runc). That exact result,
+    /// and only it, is tried once more; the callers' assertions stay as they are.
     fn ctr_run(&self, args: &[&str]) -> Output {
         let mut all = self.runtime_args();
         all.extend(s(args));
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
-        self.ctr(&all)
+        let out = self.ctr(&all);
+        let lost = out.code == 0 && out.stdout.is_empty() && out.stderr.is_empty();
+        if lost && all.contains(&"--rm") {
+            eprintln!("ctr run gave exit 0 and no output; trying once more: {out}");
+            return self.ctr(&all);
+        }
+        out
     }
 
     fn runtime_args(&self) -> Vec<String> {
