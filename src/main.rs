@@ -3,37 +3,9 @@
 //! `main` parses the command line, sets up logging, dispatches, and prints an error
 //! exactly once (to stderr, and to `--log` in runc's logrus shape).
 
-// MS_* and other kernel flags are c_ulong: u64 here but u32 on 32-bit targets, so the
-// casts that look redundant on x86_64 are what keeps the code portable.
-#![allow(clippy::unnecessary_cast)]
-#![deny(clippy::undocumented_unsafe_blocks)]
-
-mod bundle;
-mod capabilities;
-mod cgroups;
-mod channel;
-mod cli;
-mod commands;
-mod console;
-mod container;
-mod errors;
-mod exec;
-mod hooks;
-mod init;
-mod logging;
-mod mountinfo;
-mod namespaces;
-mod notify;
-mod process;
-mod process_attrs;
-mod rootfs;
-mod seccomp;
-mod selfexe;
-mod signal;
-mod state;
-mod sys;
-mod timefmt;
-
+use berth::cli::{self, commands};
+use berth::container::state;
+use berth::{container, linux::selfexe, logging};
 use clap::Parser;
 
 fn main() {

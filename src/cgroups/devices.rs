@@ -6,7 +6,7 @@
 use super::bpf::{self, Block, Insn};
 use super::{Target, Write};
 use crate::errors::describe_io;
-use crate::sys;
+use crate::linux::sys;
 use anyhow::{anyhow, bail, Result};
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType};
 use std::os::fd::AsFd;

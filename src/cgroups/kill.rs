@@ -47,7 +47,7 @@ pub fn signal_all(cg: &Cgroup, sig: i32) -> Result<()> {
     }
     let froze = !paused && freezer::freeze(cg).is_ok();
     for pid in pids(cg) {
-        let _ = crate::sys::kill_raw(pid, sig);
+        let _ = crate::linux::sys::kill_raw(pid, sig);
     }
     // A frozen process dies of SIGKILL only once thawed (v1); other signals wait for
     // `resume` in a paused container, as they would with runc.

@@ -1,7 +1,7 @@
 //! Which cgroup layout the host has — unified (v2 only), hybrid (v1 controllers beside a
 //! v2 hierarchy) or legacy (v1 only) — and where each hierarchy is mounted.
 
-use crate::mountinfo::{self, MountInfo};
+use crate::linux::mountinfo::{self, MountInfo};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

@@ -39,19 +39,20 @@ pub fn install(plan: &SeccompPlan, agent: Option<OwnedFd>, state: &str) -> Resul
         (Some(l), Some(_)) => Some(process_state(l, state)?),
         _ => None,
     };
-    let listener = crate::sys::seccomp_set_filter(plan.flags, &plan.program).map_err(|e| {
-        let hint = match e.raw_os_error() {
-            Some(libc::EACCES) => {
-                " (without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN)"
-            }
-            Some(libc::EINVAL) => " (a flag this kernel does not support?)",
-            _ => "",
-        };
-        anyhow!("linux.seccomp: load the filter: {}{hint}", describe_io(&e))
-    })?;
+    let listener =
+        crate::linux::sys::seccomp_set_filter(plan.flags, &plan.program).map_err(|e| {
+            let hint = match e.raw_os_error() {
+                Some(libc::EACCES) => {
+                    " (without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN)"
+                }
+                Some(libc::EINVAL) => " (a flag this kernel does not support?)",
+                _ => "",
+            };
+            anyhow!("linux.seccomp: load the filter: {}{hint}", describe_io(&e))
+        })?;
     if let (Some(sock), Some(msg), Some(fd)) = (agent, message, listener) {
         let path = plan.listener.as_ref().map(|l| l.path.display().to_string());
-        crate::sys::send_with_fd(sock.as_fd(), msg.as_bytes(), fd.as_fd()).map_err(|e| {
+        crate::linux::sys::send_with_fd(sock.as_fd(), msg.as_bytes(), fd.as_fd()).map_err(|e| {
             anyhow!(
                 "linux.seccomp.listenerPath: {}: send the listener: {}",
                 path.unwrap_or_default(),
@@ -69,7 +70,7 @@ fn process_state(l: &Listener, state: &str) -> Result<String> {
     let state: serde_json::Value =
         serde_json::from_str(state).context("seccomp: container state")?;
     let mut msg = serde_json::json!({
-        "ociVersion": crate::state::SPEC_VERSION,
+        "ociVersion": crate::container::state::SPEC_VERSION,
         "fds": ["seccompFd"],
         "pid": state["pid"],
         "state": state,

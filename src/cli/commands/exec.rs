@@ -1,0 +1,316 @@
+//! `berth exec`: run another process in a container. The flags shape the process (on
+//! top of config.json's `process`, as runc does); then, unless detached, wait for it,
+//! forward signals and exit with its exit code (128+N when killed by signal N).
+
+use crate::cli::ExecArgs;
+use crate::linux::console;
+use crate::spawn::exec;
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::signal::{SigSet, SigmaskHow};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+use std::path::Path;
+use std::str::FromStr;
+
+pub fn run(root: &Path, a: &ExecArgs) -> Result<i32> {
+    let target = exec::open(root, &a.id, a.ignore_paused)?;
+    let mut config = exec::read_config(&target.state)?;
+    let process = match &a.process {
+        Some(file) => {
+            if !a.command.is_empty() {
+                bail!(
+                    "--process {}: the command comes from that file; give none after the container id",
+                    file.display()
+                );
+            }
+            read_process_file(file)?
+        }
+        None => process_from_flags(config.get("process"), a)?,
+    };
+    config["process"] = process;
+
+    // Block every signal before the process exists, so none meant for it is lost (or
+    // kills us) before the wait below; the process itself starts with our old mask.
+    let mut old = SigSet::empty();
+    let block = if a.detach {
+        SigSet::empty()
+    } else {
+        SigSet::all()
+    };
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old))?;
+    let launched = exec::launch(
+        target,
+        config,
+        &exec::Opts {
+            console_socket: a.console_socket.as_deref(),
+            detach: a.detach,
+            pid_file: a.pid_file.as_deref(),
+            preserve_fds: a.preserve_fds,
+            cgroup: &a.cgroup,
+            sigmask: old,
+        },
+    )?;
+    if a.detach {
+        return Ok(0);
+    }
+    let pid = launched.pid;
+    let tty = launched.master.map(console::Terminal::attach).transpose()?;
+    let code = match &tty {
+        Some(tty) => tty.proxy(|sig| on_signal(pid, sig))?,
+        None => wait_forwarding(pid)?,
+    };
+    // Give the caller's terminal back before anything else is printed.
+    drop(tty);
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
+    Ok(code)
+}
+
+/// `--process FILE`: the whole process, as in config.json.
+fn read_process_file(file: &Path) -> Result<Value> {
+    let data = std::fs::read(file).with_context(|| format!("--process {}", file.display()))?;
+    let v: Value = serde_json::from_slice(&data)
+        .map_err(|e| anyhow!("--process {}: invalid JSON: {e}", file.display()))?;
+    if !v.is_object() {
+        bail!("--process {}: not a JSON object", file.display());
+    }
+    // Checked here so that errors name this file rather than config.json.
+    crate::linux::capabilities::check_names(&json!({ "process": v }))
+        .with_context(|| format!("--process {}", file.display()))?;
+    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(v.clone())
+        .map_err(|e| anyhow!("--process {}: {}: {}", file.display(), e.path(), e.inner()))?;
+    Ok(v)
+}
+
+/// The process runc's exec makes from config.json's `process` and the flags: args,
+/// cwd, env added, user, groups added, capabilities added, AppArmor, SELinux label,
+/// no_new_privs; a terminal only with --tty.
+fn process_from_flags(config: Option<&Value>, a: &ExecArgs) -> Result<Value> {
+    if a.command.is_empty() {
+        bail!("exec needs a command: berth exec [flags] <container-id> <command> [args...] (or --process FILE)");
+    }
+    let mut p = config
+        .cloned()
+        .unwrap_or_else(|| json!({"user": {"uid": 0, "gid": 0}, "cwd": "/"}));
+    if !p.is_object() {
+        bail!("config.json: process is not an object");
+    }
+    p["args"] = json!(a.command);
+    if let Some(cwd) = &a.cwd {
+        if !cwd.is_absolute() {
+            bail!("--cwd {}: must be an absolute path", cwd.display());
+        }
+        p["cwd"] = json!(cwd);
+    }
+    if let Some(profile) = &a.apparmor {
+        p["apparmorProfile"] = json!(profile);
+    }
+    if let Some(label) = &a.process_label {
+        p["selinuxLabel"] = json!(label);
+    }
+    if !a.cap.is_empty() {
+        add_caps(&mut p, &a.cap)?;
+    }
+    for e in &a.env {
+        if !e.contains('=') || e.starts_with('=') {
+            bail!("--env {e:?}: must be NAME=value");
+        }
+    }
+    let mut env: Vec<Value> = p["env"].as_array().cloned().unwrap_or_default();
+    env.extend(a.env.iter().map(|e| json!(e)));
+    p["env"] = Value::Array(env);
+    p["terminal"] = json!(a.tty);
+    if a.no_new_privs {
+        p["noNewPrivileges"] = json!(true);
+    }
+    if !p["user"].is_object() {
+        p["user"] = json!({"uid": 0, "gid": 0});
+    }
+    if let Some(u) = &a.user {
+        let (uid, gid) = parse_user(u)?;
+        p["user"]["uid"] = json!(uid);
+        if let Some(gid) = gid {
+            p["user"]["gid"] = json!(gid);
+        }
+    }
+    if !a.additional_gids.is_empty() {
+        let mut gids: Vec<Value> = p["user"]["additionalGids"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for g in &a.additional_gids {
+            let g = u32::try_from(*g)
+                .map_err(|_| anyhow!("--additional-gids {g}: not a valid group id"))?;
+            gids.push(json!(g));
+        }
+        p["user"]["additionalGids"] = Value::Array(gids);
+    }
+    Ok(p)
+}
+
+/// `--user uid[:gid]`, numbers only (as runc: names would need the container's
+/// /etc/passwd, which runc does not read here either).
+fn parse_user(u: &str) -> Result<(u32, Option<u32>)> {
+    let num = |s: &str, what: &str| {
+        s.parse::<u32>()
+            .map_err(|_| anyhow!("--user {u:?}: {what} {s:?} is not a number (uid[:gid])"))
+    };
+    match u.split_once(':') {
+        Some((uid, gid)) => Ok((num(uid, "uid")?, Some(num(gid, "gid")?))),
+        None => Ok((num(u, "uid")?, None)),
+    }
+}
+
+/// `--cap`: into the bounding, effective and permitted sets; into the ambient set too
+/// when the process has an inheritable set (the kernel raises an ambient capability only
+/// if it is also inheritable), as runc does.
+fn add_caps(p: &mut Value, caps: &[String]) -> Result<()> {
+    for c in caps {
+        if caps::Capability::from_str(c).is_err() {
+            bail!("--cap {c:?}: unknown capability (names look like CAP_NET_ADMIN)");
+        }
+    }
+    if !p["capabilities"].is_object() {
+        p["capabilities"] = json!({});
+    }
+    let has_inheritable = !p["capabilities"]["inheritable"].is_null();
+    let mut sets = vec!["bounding", "effective", "permitted"];
+    if has_inheritable {
+        sets.push("ambient");
+    }
+    for set in sets {
+        let mut list: Vec<Value> = p["capabilities"][set]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for c in caps {
+            if !list.iter().any(|v| v == c) {
+                list.push(json!(c));
+            }
+        }
+        p["capabilities"][set] = Value::Array(list);
+    }
+    Ok(())
+}
+
+/// Wait for the process; forward every other signal to it.
+fn wait_forwarding(pid: i32) -> Result<i32> {
+    let set = SigSet::all();
+    loop {
+        let sig = set.wait()?;
+        if let Some(code) = on_signal(pid, sig as i32) {
+            return Ok(code);
+        }
+    }
+}
+
+/// SIGCHLD: has the process exited (its exit code, 128+N for signal N)? SIGURG is runtime
+/// noise and dropped; anything else goes to the process.
+fn on_signal(pid: i32, sig: i32) -> Option<i32> {
+    if sig != libc::SIGCHLD {
+        crate::linux::signal::forward("exec", pid, sig);
+        return None;
+    }
+    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, c)) => Some(c),
+        Ok(WaitStatus::Signaled(_, s, _)) => Some(128 + s as i32),
+        // Our only child is gone without a status we could read: nothing left to wait for.
+        Err(nix::errno::Errno::ECHILD) => Some(255),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(cmdline: &[&str]) -> ExecArgs {
+        let mut v = vec!["berth", "exec"];
+        v.extend_from_slice(cmdline);
+        match crate::cli::Cli::parse_from(v).command {
+            Some(crate::cli::Command::Exec(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn config() -> Value {
+        json!({
+            "args": ["sleep", "1"],
+            "env": ["PATH=/bin", "A=1"],
+            "cwd": "/",
+            "terminal": true,
+            "user": {"uid": 5, "gid": 6, "additionalGids": [7]},
+            "capabilities": {"bounding": ["CAP_KILL"], "permitted": ["CAP_KILL"]}
+        })
+    }
+
+    #[test]
+    fn flags_change_the_config_process() {
+        let a = args(&[
+            "-e",
+            "B=2",
+            "--cwd",
+            "/tmp",
+            "-u",
+            "10:20",
+            "-g",
+            "30",
+            "--cap",
+            "CAP_CHOWN",
+            "--no-new-privs",
+            "c1",
+            "ls",
+            "-l",
+        ]);
+        let p = process_from_flags(Some(&config()), &a).unwrap();
+        assert_eq!(p["args"], json!(["ls", "-l"]));
+        assert_eq!(p["env"], json!(["PATH=/bin", "A=1", "B=2"]));
+        assert_eq!(p["cwd"], json!("/tmp"));
+        assert_eq!(
+            p["user"],
+            json!({"uid": 10, "gid": 20, "additionalGids": [7, 30]})
+        );
+        assert_eq!(p["terminal"], json!(false));
+        assert_eq!(p["noNewPrivileges"], json!(true));
+        assert_eq!(
+            p["capabilities"]["bounding"],
+            json!(["CAP_KILL", "CAP_CHOWN"])
+        );
+        assert_eq!(p["capabilities"]["effective"], json!(["CAP_CHOWN"]));
+        assert!(p["capabilities"]["ambient"].is_null());
+    }
+
+    #[test]
+    fn uid_alone_keeps_the_config_gid() {
+        let p = process_from_flags(Some(&config()), &args(&["-u", "9", "-t", "c1", "sh"])).unwrap();
+        assert_eq!(p["user"]["uid"], json!(9));
+        assert_eq!(p["user"]["gid"], json!(6));
+        assert_eq!(p["terminal"], json!(true));
+    }
+
+    #[test]
+    fn bad_flags_are_clear_errors() {
+        let e = |cmdline: &[&str]| {
+            process_from_flags(Some(&config()), &args(cmdline))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(e(&["-u", "bob", "c1", "sh"]).contains("--user \"bob\""));
+        assert!(e(&["-u", "1:x", "c1", "sh"]).contains("gid \"x\""));
+        assert!(e(&["-e", "NOEQUALS", "c1", "sh"]).contains("--env"));
+        assert!(e(&["--cwd", "rel", "c1", "sh"]).contains("--cwd"));
+        assert!(e(&["--cap", "CAP_NOPE", "c1", "sh"]).contains("--cap"));
+        assert!(e(&["-g", "-1", "c1", "sh"]).contains("--additional-gids"));
+        assert!(e(&["c1"]).contains("needs a command"));
+    }
+
+    #[test]
+    fn cap_goes_to_ambient_with_an_inheritable_set() {
+        let mut c = config();
+        c["capabilities"]["inheritable"] = json!([]);
+        let p = process_from_flags(Some(&c), &args(&["--cap", "CAP_KILL", "c1", "sh"])).unwrap();
+        assert_eq!(p["capabilities"]["ambient"], json!(["CAP_KILL"]));
+        assert_eq!(p["capabilities"]["bounding"], json!(["CAP_KILL"]));
+    }
+}

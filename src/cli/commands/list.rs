@@ -1,0 +1,107 @@
+//! `berth list`: every container under --root, as a table, JSON or ids.
+
+use crate::cli::ListArgs;
+use crate::container::state::{read_state, status_of};
+use anyhow::{bail, Result};
+use std::io::Write;
+use std::path::Path;
+
+pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
+    if a.format != "table" && a.format != "json" {
+        bail!(
+            "invalid format option {:?}: expected table or json",
+            a.format
+        );
+    }
+    let mut rows = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(root) {
+        for e in rd.flatten() {
+            let dir = e.path();
+            if !dir.is_dir() {
+                continue;
+            }
+            // A container still being created (or a stray dir) has no state yet: skip it.
+            if let Ok(Some(st)) = read_state(&dir) {
+                let status = status_of(&dir, &st);
+                rows.push((st, status));
+            }
+        }
+    }
+    rows.sort_by(|a, b| a.0.created.cmp(&b.0.created));
+    let mut out = std::io::stdout().lock();
+    if a.quiet {
+        for (st, _) in &rows {
+            writeln!(out, "{}", st.id)?;
+        }
+        return Ok(());
+    }
+    if a.format == "json" {
+        let list: Vec<_> = rows.iter().map(|(st, s)| st.public(*s)).collect();
+        let owner_fixed: Vec<serde_json::Value> = list
+            .iter()
+            .map(|p| {
+                let mut v = serde_json::to_value(p).unwrap_or_default();
+                v["owner"] = "root".into();
+                v
+            })
+            .collect();
+        writeln!(out, "{}", serde_json::to_string(&owner_fixed)?)?;
+        return Ok(());
+    }
+    let table: Vec<[String; 6]> = rows
+        .iter()
+        .map(|(st, s)| {
+            let p = st.public(*s);
+            [
+                st.id.clone(),
+                p.pid.to_string(),
+                s.as_str().to_string(),
+                st.bundle.display().to_string(),
+                st.created.clone(),
+                "root".to_string(),
+            ]
+        })
+        .collect();
+    write!(out, "{}", format_table(&table))?;
+    Ok(())
+}
+
+/// Columns padded like runc's tabwriter (min width 12, padding 3).
+fn format_table(rows: &[[String; 6]]) -> String {
+    let header = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
+    let all: Vec<&[String; 6]> = std::iter::once(&header).chain(rows.iter()).collect();
+    let mut widths = [0usize; 6];
+    for r in &all {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len() + 3).max(12);
+        }
+    }
+    let mut s = String::new();
+    for r in &all {
+        for (i, c) in r.iter().enumerate() {
+            if i == 5 {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}", w = widths[i]));
+            }
+        }
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns() {
+        let rows =
+            [["c1", "42", "running", "/b", "2026-11-27T00:00:00Z", "root"].map(String::from)];
+        let t = format_table(&rows);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("ID          PID         STATUS      BUNDLE"));
+        assert_eq!(lines[0].find("PID"), lines[1].find("42"));
+        assert_eq!(lines[0].find("OWNER"), lines[1].find("root"));
+    }
+}

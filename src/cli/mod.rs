@@ -1,0 +1,6 @@
+//! The command line: runc's flags (`args`), one thin file per verb (`commands`).
+
+mod args;
+pub mod commands;
+
+pub use args::*;

@@ -1,0 +1,393 @@
+//! Per-container state under `--root`: `<root>/<id>/state.json`, a lock, and the
+//! container's status read from the live process (guarded against pid reuse).
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_ROOT: &str = "/run/berth";
+/// The runtime-spec version berth implements; reported in `state` and `--version`.
+pub const SPEC_VERSION: &str = "1.2.1";
+const STATE_FILE: &str = "state.json";
+pub const FIFO_NAME: &str = "exec.fifo";
+const MAX_ID_LEN: usize = 1024;
+
+/// What berth remembers about a container between commands.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub id: String,
+    pub pid: i32,
+    /// Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat):
+    /// a pid with another start time is a different, reused process.
+    pub pid_start: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    pub created: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// Whether the container has its own PID namespace (then killing the init kills all).
+    #[serde(default)]
+    pub own_pid_ns: bool,
+    /// The config's hooks: poststart and poststop run from later commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<oci_spec::runtime::Hooks>,
+    /// The container's cgroup directories (pause, kill --all, ps, delete find them here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroup: Option<crate::cgroups::Cgroup>,
+    /// The resources in force, which `update` starts from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<oci_spec::runtime::LinuxResources>,
+    /// `create --no-new-keyring`: the init kept its caller's session keyring, and so
+    /// does a process `exec` starts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_new_keyring: bool,
+}
+
+impl State {
+    /// The state JSON hooks read, with the given status.
+    pub fn hook_state(&self, status: &str) -> String {
+        crate::container::hooks::state_json(
+            &self.id,
+            status,
+            self.pid,
+            &self.bundle,
+            &self.annotations,
+        )
+    }
+
+    pub fn poststart(&self) -> &[oci_spec::runtime::Hook] {
+        self.hooks
+            .as_ref()
+            .and_then(|h| h.poststart().as_deref())
+            .unwrap_or(&[])
+    }
+
+    pub fn poststop(&self) -> &[oci_spec::runtime::Hook] {
+        self.hooks
+            .as_ref()
+            .and_then(|h| h.poststop().as_deref())
+            .unwrap_or(&[])
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Created,
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopped => "stopped",
+        }
+    }
+}
+
+/// The state JSON that `berth state` prints and hooks read, as runc shapes it.
+#[derive(Debug, Serialize)]
+pub struct PublicState<'a> {
+    #[serde(rename = "ociVersion")]
+    pub oci_version: &'a str,
+    pub id: &'a str,
+    pub pid: i32,
+    pub status: &'a str,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub created: &'a str,
+    pub owner: &'a str,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub annotations: &'a HashMap<String, String>,
+}
+
+impl State {
+    pub fn public<'a>(&'a self, status: Status) -> PublicState<'a> {
+        PublicState {
+            oci_version: SPEC_VERSION,
+            id: &self.id,
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
+            status: status.as_str(),
+            bundle: &self.bundle,
+            rootfs: &self.rootfs,
+            created: &self.created,
+            owner: "",
+            annotations: &self.annotations,
+        }
+    }
+}
+
+/// Check a container id the way runc does: letters, digits and `_ + - .`, not `.`/`..`.
+pub fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        bail!("invalid container id: empty");
+    }
+    if id.len() > MAX_ID_LEN {
+        bail!("invalid container id: longer than {MAX_ID_LEN} bytes");
+    }
+    if id == "." || id == ".." {
+        bail!("invalid container id: {id:?}");
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.')))
+    {
+        bail!("invalid container id {id:?}: character {c:?} is not allowed");
+    }
+    Ok(())
+}
+
+/// Create `--root` (0700) if needed.
+pub fn ensure_root(root: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(root)
+        .with_context(|| format!("cannot create state root {}", root.display()))
+}
+
+/// A container's state directory, held under an exclusive lock for as long as it lives,
+/// so that concurrent commands on one id run one after the other.
+#[derive(Debug)]
+pub struct ContainerDir {
+    pub path: PathBuf,
+    pub id: String,
+    lock: Flock<File>,
+}
+
+impl ContainerDir {
+    /// Make the directory for a new container; fails if the id is taken.
+    pub fn create(root: &Path, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        ensure_root(root)?;
+        let path = root.join(id);
+        match std::fs::DirBuilder::new().mode(0o711).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                bail!("container with id {id:?} already exists")
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+        let dir = ContainerDir::lock(path, id);
+        if dir.is_err() {
+            let _ = std::fs::remove_dir_all(root.join(id));
+        }
+        dir
+    }
+
+    /// Open and lock an existing container's directory.
+    pub fn open(root: &Path, id: &str) -> Result<ContainerDir> {
+        validate_id(id)?;
+        let path = root.join(id);
+        if !path.is_dir() {
+            bail!("container {id:?} does not exist");
+        }
+        ContainerDir::lock(path, id)
+    }
+
+    fn lock(path: PathBuf, id: &str) -> Result<ContainerDir> {
+        let lock = match std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                bail!("container {id:?} does not exist")
+            }
+            other => other.with_context(|| format!("cannot open {}", path.display()))?,
+        };
+        let lock = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| {
+            anyhow!(
+                "cannot lock {}: {}",
+                path.display(),
+                crate::errors::errno_text(e)
+            )
+        })?;
+        // While we waited, the holder may have deleted the container (and someone may
+        // even have made a new one with this id): only the directory we locked counts.
+        let locked = lock.metadata()?;
+        match std::fs::metadata(&path) {
+            Ok(now) if now.ino() == locked.ino() && now.dev() == locked.dev() => {}
+            _ => bail!("container {id:?} does not exist"),
+        }
+        Ok(ContainerDir {
+            path,
+            id: id.to_string(),
+            lock,
+        })
+    }
+
+    /// The raw fd of the lock, which the init must close so the lock dies with us.
+    pub fn lock_fd(&self) -> i32 {
+        self.lock.as_raw_fd()
+    }
+
+    pub fn fifo(&self) -> PathBuf {
+        self.path.join(FIFO_NAME)
+    }
+
+    pub fn load(&self) -> Result<State> {
+        read_state(&self.path)?
+            .ok_or_else(|| anyhow!("container {:?} is still being created", self.id))
+    }
+
+    /// Write state.json atomically (temp file + rename) so readers never see half of it.
+    pub fn save(&self, state: &State) -> Result<()> {
+        let tmp = self.path.join(".state.json.tmp");
+        let data = serde_json::to_vec(state)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(&tmp)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.write_all(&data)?;
+        std::fs::rename(&tmp, self.path.join(STATE_FILE)).context("cannot save state.json")?;
+        Ok(())
+    }
+
+    pub fn status(&self, state: &State) -> Status {
+        status_of(&self.path, state)
+    }
+
+    pub fn remove(self) -> Result<()> {
+        std::fs::remove_dir_all(&self.path)
+            .with_context(|| format!("cannot remove {}", self.path.display()))
+    }
+}
+
+/// Read `<dir>/state.json` without locking: `None` while the container is being created.
+pub fn read_state(dir: &Path) -> Result<Option<State>> {
+    match std::fs::read(dir.join(STATE_FILE)) {
+        Ok(data) => Ok(Some(serde_json::from_slice(&data).with_context(|| {
+            format!("corrupt state file {}", dir.join(STATE_FILE).display())
+        })?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", dir.join(STATE_FILE).display())),
+    }
+}
+
+/// The status of a container from its live process and its exec.fifo.
+pub fn status_of(dir: &Path, state: &State) -> Status {
+    if !process_alive(state.pid, state.pid_start) {
+        return Status::Stopped;
+    }
+    if state
+        .cgroup
+        .as_ref()
+        .is_some_and(crate::cgroups::freezer::is_frozen)
+    {
+        return Status::Paused;
+    }
+    if dir.join(FIFO_NAME).exists() {
+        Status::Created
+    } else {
+        Status::Running
+    }
+}
+
+/// (state letter, start time) from /proc/PID/stat.
+pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
+    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may itself hold spaces or ')'.
+    let rest = &data[data.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let state = fields.first()?.chars().next()?;
+    // starttime is field 22 overall; `rest` starts at field 3.
+    let start = fields.get(19)?.parse().ok()?;
+    Some((state, start))
+}
+
+/// Alive means: exists, is not a zombie, and is the same process we started.
+pub fn process_alive(pid: i32, start: u64) -> bool {
+    if pid <= 0 {
+        return false;
+    }
+    match proc_stat(pid) {
+        Some((s, t)) => t == start && s != 'Z' && s != 'X',
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_checked() {
+        for ok in ["c1", "a.b-c_d+e", "x".repeat(1024).as_str()] {
+            assert!(validate_id(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "../x",
+            "a/b",
+            "a b",
+            "x".repeat(1025).as_str(),
+            "é",
+        ] {
+            assert!(validate_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reads_own_stat() {
+        let me = std::process::id() as i32;
+        let (s, start) = proc_stat(me).unwrap();
+        assert!(s == 'R' || s == 'S');
+        assert!(process_alive(me, start));
+        assert!(!process_alive(me, start + 1));
+        assert!(!process_alive(0, 0));
+    }
+
+    #[test]
+    fn state_dir_lifecycle() {
+        let root = std::env::temp_dir().join(format!("berth-state-test-{}", std::process::id()));
+        let dir = ContainerDir::create(&root, "c1").unwrap();
+        let st = State {
+            id: "c1".into(),
+            pid: std::process::id() as i32,
+            pid_start: proc_stat(std::process::id() as i32).unwrap().1,
+            bundle: "/b".into(),
+            rootfs: "/b/rootfs".into(),
+            created: "now".into(),
+            annotations: HashMap::new(),
+            own_pid_ns: true,
+            hooks: None,
+            cgroup: None,
+            resources: None,
+            no_new_keyring: false,
+        };
+        dir.save(&st).unwrap();
+        assert_eq!(dir.load().unwrap().pid, st.pid);
+        assert_eq!(dir.status(&st), Status::Running);
+        assert!(ContainerDir::create(&root, "c1")
+            .unwrap_err()
+            .to_string()
+            .contains("already exists"));
+        dir.remove().unwrap();
+        assert!(ContainerDir::open(&root, "c1")
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+}

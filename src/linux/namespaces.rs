@@ -1,0 +1,152 @@
+//! Namespaces: which clone flags to use, joining namespaces by path, id maps and
+//! time offsets.
+//!
+//! The parent joins every path namespace except the user namespace *before* the
+//! clone (and returns to its own afterwards): it is still root in the host user
+//! namespace, so it may enter any of them, and the PID and time namespaces only take
+//! effect for children anyway. The init joins a user namespace itself, because that
+//! step cannot be undone.
+
+use crate::errors::errno_text;
+use crate::spec::{ns_name, IdMap, Plan};
+use anyhow::{anyhow, Context, Result};
+use nix::sched::{setns, unshare, CloneFlags};
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::path::Path;
+
+fn time_flag() -> CloneFlags {
+    CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
+}
+
+/// The parent's own namespaces, saved while it stands in the container's ones.
+pub struct Restore {
+    saved: Vec<(CloneFlags, File)>,
+}
+
+impl Restore {
+    /// Go back to the parent's own namespaces (after the clone).
+    pub fn restore(self) -> Result<()> {
+        for (flag, f) in self.saved.into_iter().rev() {
+            setns(f.as_fd(), flag).map_err(|e| {
+                anyhow!(
+                    "return to own {} namespace: {}",
+                    ns_name(flag),
+                    errno_text(e)
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+fn own_ns(flag: CloneFlags) -> Result<File> {
+    let p = format!("/proc/self/ns/{}", ns_name(flag));
+    File::open(&p).with_context(|| format!("open {p}"))
+}
+
+/// Join the config's path namespaces (but the user one) and create the time namespace,
+/// so that the clone that follows lands in them.
+pub fn enter_before_clone(plan: &Plan) -> Result<Restore> {
+    let mut restore = Restore { saved: Vec::new() };
+    for j in &plan.namespaces.join {
+        if j.flag == CloneFlags::CLONE_NEWUSER {
+            continue;
+        }
+        let target = open_ns_path(j.flag, &j.path)?;
+        restore.saved.push((j.flag, own_ns(j.flag)?));
+        setns(target.as_fd(), j.flag).map_err(|e| {
+            anyhow!(
+                "linux.namespaces: join {} namespace {}: {}",
+                ns_name(j.flag),
+                j.path.display(),
+                errno_text(e)
+            )
+        })?;
+    }
+    if plan.namespaces.creates(time_flag()) {
+        restore.saved.push((time_flag(), own_ns(time_flag())?));
+        unshare(time_flag())
+            .map_err(|e| anyhow!("linux.namespaces: new time namespace: {}", errno_text(e)))?;
+        if !plan.time_offsets.is_empty() {
+            let text: String = plan
+                .time_offsets
+                .iter()
+                .map(|(clock, s, ns)| format!("{clock} {s} {ns}\n"))
+                .collect();
+            std::fs::write("/proc/self/timens_offsets", text)
+                .map_err(|e| anyhow!("linux.timeOffsets: {}", crate::errors::describe_io(&e)))?;
+        }
+    }
+    Ok(restore)
+}
+
+pub fn open_ns_path(flag: CloneFlags, path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| {
+        anyhow!(
+            "linux.namespaces: {} namespace path {}: {}",
+            ns_name(flag),
+            path.display(),
+            crate::errors::describe_io(&e)
+        )
+    })
+}
+
+/// Flags for the one clone: every new namespace the kernel can create at clone time.
+/// Time namespaces were made by `unshare` above, and the cgroup namespace is made by
+/// the init once it sits in its final cgroup.
+pub fn clone_flags(plan: &Plan) -> u64 {
+    let mut f = plan.namespaces.new;
+    f.remove(time_flag());
+    f.remove(CloneFlags::CLONE_NEWCGROUP);
+    if plan.namespaces.joins(CloneFlags::CLONE_NEWUSER).is_some() {
+        // The init joins the user namespace first and creates the rest under it.
+        return 0;
+    }
+    f.bits() as u64
+}
+
+fn map_text(maps: &[IdMap]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container, m.host, m.size))
+        .collect()
+}
+
+/// Write the init's uid_map and gid_map (from the parent, which is privileged).
+pub fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
+    std::fs::write(format!("/proc/{pid}/uid_map"), map_text(&plan.uid_map)).map_err(|e| {
+        anyhow!(
+            "linux.uidMappings: write uid_map: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    std::fs::write(format!("/proc/{pid}/gid_map"), map_text(&plan.gid_map)).map_err(|e| {
+        anyhow!(
+            "linux.gidMappings: write gid_map: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_text_is_one_line_per_range() {
+        let m = [
+            IdMap {
+                container: 0,
+                host: 100000,
+                size: 65536,
+            },
+            IdMap {
+                container: 65536,
+                host: 5,
+                size: 1,
+            },
+        ];
+        assert_eq!(map_text(&m), "0 100000 65536\n65536 5 1\n");
+    }
+}

@@ -1,0 +1,232 @@
+//! The container's root filesystem: propagation, mounts, /dev, pivot_root, then the
+//! masked and read-only paths. Runs in the init, inside its new mount namespace.
+
+pub mod cgroupfs;
+pub mod devices;
+pub mod mounts;
+pub mod paths;
+
+use crate::errors::errno_text;
+use crate::logging;
+use crate::spec::Plan;
+use anyhow::{anyhow, Context, Result};
+use mounts::MountEnv;
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use std::os::fd::AsFd;
+use std::path::Path;
+
+fn ms(bits: u64) -> MsFlags {
+    MsFlags::from_bits_retain(bits as libc::c_ulong)
+}
+
+/// Everything up to and including pivot_root (or chroot with `no_pivot`).
+/// `before_pivot` runs once everything is mounted but the host is still in view
+/// (the createRuntime/createContainer hooks' moment).
+pub fn prepare(
+    plan: &Plan,
+    env: &MountEnv,
+    no_pivot: bool,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
+    let _t = logging::step("rootfs: prepare");
+    // Propagation first: from here on nothing we mount leaks back to the host
+    // (default rslave), unless the config asked for shared propagation.
+    set_root_propagation(plan.root_propagation)?;
+    if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
+        make_parent_private(&plan.rootfs)?;
+    }
+    // pivot_root needs the new root to be a mount point.
+    mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| {
+        anyhow!(
+            "root.path: bind {}: {}",
+            plan.rootfs.display(),
+            errno_text(e)
+        )
+    })?;
+    let root = nix::fcntl::open(
+        &plan.rootfs,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("root.path: open {}", plan.rootfs.display()))?;
+
+    {
+        let _t = logging::step("rootfs: mounts");
+        for m in &plan.mounts {
+            mounts::mount_entry(root.as_fd(), m, env)?;
+        }
+    }
+    // runc creates a missing cwd, as root, before the user switch.
+    paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
+        anyhow!(
+            "process.cwd: {}: {}",
+            plan.process.cwd.display(),
+            crate::errors::describe_io(&e)
+        )
+    })?;
+
+    let dev_from_host = plan
+        .mounts
+        .iter()
+        .any(|m| m.is_bind() && m.destination == Path::new("/dev"));
+    if !dev_from_host {
+        let _t = logging::step("rootfs: devices");
+        devices::create_devices(root.as_fd(), &plan.devices, env.userns)
+            .context("linux.devices")?;
+        devices::create_symlinks(root.as_fd())?;
+    }
+
+    before_pivot()?;
+    let _t = logging::step("rootfs: pivot_root");
+    if no_pivot {
+        move_root(&plan.rootfs)
+    } else {
+        pivot(root.as_fd())
+    }?;
+    // Shared propagation was set aside above so pivot_root could work; now set it
+    // on the new root as the config asks.
+    if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
+        set_root_propagation(plan.root_propagation)?;
+    }
+    Ok(())
+}
+
+fn set_root_propagation(flags: u64) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, ms(flags), None::<&str>)
+        .map_err(|e| anyhow!("linux.rootfsPropagation: set on /: {}", errno_text(e)))
+}
+
+/// pivot_root(".", "."): the old root ends up stacked on the new one and is detached
+/// right away, so no directory for it is needed inside the rootfs.
+fn pivot(root: std::os::fd::BorrowedFd) -> Result<()> {
+    nix::unistd::fchdir(root).map_err(|e| anyhow!("pivot_root: chdir: {}", errno_text(e)))?;
+    nix::unistd::pivot_root(".", ".").map_err(|e| anyhow!("pivot_root: {}", errno_text(e)))?;
+    // Make the old root a slave before detaching it, so the unmount cannot
+    // propagate to the host when the host's mounts are shared.
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| anyhow!("pivot_root: make old root slave: {}", errno_text(e)))?;
+    umount2(".", MntFlags::MNT_DETACH)
+        .map_err(|e| anyhow!("pivot_root: detach old root: {}", errno_text(e)))?;
+    nix::unistd::chdir("/").map_err(|e| anyhow!("pivot_root: chdir /: {}", errno_text(e)))?;
+    Ok(())
+}
+
+/// `--no-pivot`: move the rootfs over "/" and chroot into it (for ramfs roots).
+fn move_root(rootfs: &Path) -> Result<()> {
+    nix::unistd::chdir(rootfs).map_err(|e| anyhow!("no-pivot: chdir: {}", errno_text(e)))?;
+    mount(
+        Some(rootfs),
+        "/",
+        None::<&str>,
+        MsFlags::MS_MOVE,
+        None::<&str>,
+    )
+    .map_err(|e| anyhow!("no-pivot: move rootfs to /: {}", errno_text(e)))?;
+    nix::unistd::chroot(".").map_err(|e| anyhow!("no-pivot: chroot: {}", errno_text(e)))?;
+    nix::unistd::chdir("/").map_err(|e| anyhow!("no-pivot: chdir /: {}", errno_text(e)))?;
+    Ok(())
+}
+
+/// pivot_root refuses a new root whose parent mount is shared; make that one private.
+fn make_parent_private(rootfs: &Path) -> Result<()> {
+    let mounts = crate::linux::mountinfo::read_self().context("read mountinfo")?;
+    let parent = mounts
+        .iter()
+        .filter(|m| rootfs.starts_with(&m.mount_point))
+        .max_by_key(|m| m.mount_point.len());
+    if let Some(m) = parent {
+        if m.optional.iter().any(|o| o.starts_with("shared:")) {
+            mount(
+                None::<&str>,
+                m.mount_point.as_str(),
+                None::<&str>,
+                MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+            .map_err(|e| anyhow!("make {} private: {}", m.mount_point, errno_text(e)))?;
+        }
+    }
+    Ok(())
+}
+
+/// After pivot_root, hostname and sysctl: read-only and masked paths, then a read-only root.
+pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
+    let _t = logging::step("rootfs: masked and readonly paths");
+    for (i, p) in plan.readonly_paths.iter().enumerate() {
+        readonly_path(Path::new(p), userns)
+            .with_context(|| format!("linux.readonlyPaths[{i}] ({p})"))?;
+    }
+    for (i, p) in plan.masked_paths.iter().enumerate() {
+        mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}] ({p})"))?;
+    }
+    if plan.readonly_root {
+        mounts::remount_bind(Path::new("/"), libc::MS_RDONLY as u64, true)
+            .context("root.readonly")?;
+    }
+    Ok(())
+}
+
+fn open_existing(path: &Path) -> Result<Option<std::os::fd::OwnedFd>> {
+    let root = paths::open_root()?;
+    match paths::open_in_root(root.as_fd(), path) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+        Err(e) => Err(anyhow!("{}", crate::errors::describe_io(&e))),
+    }
+}
+
+fn readonly_path(path: &Path, userns: bool) -> Result<()> {
+    let Some(fd) = open_existing(path)? else {
+        return Ok(());
+    };
+    let t = paths::fd_path(fd.as_fd());
+    mount(
+        Some(&t),
+        &t,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .map_err(|e| anyhow!("bind: {}", errno_text(e)))?;
+    let again = open_existing(path)?.ok_or_else(|| anyhow!("vanished"))?;
+    let _ = userns;
+    mounts::remount_bind(&paths::fd_path(again.as_fd()), libc::MS_RDONLY as u64, true)
+}
+
+fn mask_path(path: &Path) -> Result<()> {
+    let Some(fd) = open_existing(path)? else {
+        return Ok(());
+    };
+    let t = paths::fd_path(fd.as_fd());
+    let res = if paths::is_dir(fd.as_fd())? {
+        mount(
+            Some("tmpfs"),
+            &t,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+    } else {
+        mount(
+            Some("/dev/null"),
+            &t,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    };
+    res.map_err(|e| anyhow!("mask: {}", errno_text(e)))
+}

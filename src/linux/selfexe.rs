@@ -1,0 +1,57 @@
+//! Keep a container from overwriting the berth binary on the host (CVE-2019-5736).
+//!
+//! The init is a clone of berth, so until its final execve its /proc/PID/exe is the
+//! berth binary; a container process could grab that link (e.g. via a `#!/proc/self/exe`
+//! script) and write the host binary once berth exits. So before making any container
+//! process, berth re-executes itself from a read-only, detached bind mount of its own
+//! binary: every later /proc/PID/exe then refuses writes (EROFS), and the detached
+//! mount is in no namespace, so nobody can remount it read-write. A binary that already
+//! lives on a read-only mount needs none of this and is not re-executed.
+
+use crate::linux::sys;
+use anyhow::{anyhow, Result};
+use std::ffi::CString;
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+
+/// Re-exec from a read-only copy unless already running from one. Returns only if
+/// nothing had to be done.
+pub fn ensure_readonly() -> Result<()> {
+    let st = nix::sys::statvfs::statvfs("/proc/self/exe").map_err(|e| {
+        anyhow!(
+            "protect binary: statvfs /proc/self/exe: {}",
+            crate::errors::errno_text(e)
+        )
+    })?;
+    if st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
+        return Ok(());
+    }
+    let _t = crate::logging::step("protect binary: re-exec from a read-only mount");
+    let tree = sys::open_tree_clone(c"/proc/self/exe").map_err(|e| {
+        anyhow!(
+            "protect binary: open_tree: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    sys::mount_set_readonly(tree.as_fd()).map_err(|e| {
+        anyhow!(
+            "protect binary: mount_setattr: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    let cstrings = |it: &mut dyn Iterator<Item = Vec<u8>>| -> Vec<CString> {
+        it.filter_map(|v| CString::new(v).ok()).collect()
+    };
+    let argv = cstrings(&mut std::env::args_os().map(|a| a.as_bytes().to_vec()));
+    let envp = cstrings(&mut std::env::vars_os().map(|(k, v)| {
+        let mut kv = k.as_bytes().to_vec();
+        kv.push(b'=');
+        kv.extend_from_slice(v.as_bytes());
+        kv
+    }));
+    let err = sys::execveat_fd(tree.as_fd(), &argv, &envp);
+    Err(anyhow!(
+        "protect binary: re-exec: {}",
+        crate::errors::describe_io(&err)
+    ))
+}

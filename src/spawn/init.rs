@@ -1,0 +1,305 @@
+//! The container's init, as one ordered recipe: it runs in the cloned child, sets the
+//! container up, reports Ready, waits on exec.fifo for `start`, and execs the process.
+//!
+//! Steps are numbered as in `channel.rs`. Any failure is sent to the parent as
+//! `Failed { step, error }` and the init exits; the parent cleans up.
+
+use crate::errors::errno_text;
+use crate::linux::process;
+use crate::linux::rootfs::{self, mounts::MountEnv};
+use crate::linux::sys;
+use crate::linux::{capabilities, process_attrs};
+use crate::logging;
+use crate::spawn::channel::{Channel, Msg};
+use crate::spec::{Plan, ProcessPlan};
+use anyhow::{anyhow, Context, Result};
+use nix::sched::{setns, unshare, CloneFlags};
+use nix::unistd::{Gid, Uid};
+use std::io::Write;
+use std::os::fd::{AsFd, OwnedFd};
+
+pub struct InitArgs<'a> {
+    pub plan: &'a Plan,
+    pub id: &'a str,
+    pub chan: Channel,
+    /// O_PATH fd of the state directory: exec.fifo is opened through it after
+    /// pivot_root, when the host path is out of reach.
+    pub state_dir: OwnedFd,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// Socket to send a terminal's pty master on (`process.terminal`); taken and closed
+    /// once the master is sent.
+    pub console: std::cell::Cell<Option<OwnedFd>>,
+    /// The seccomp agent's socket (`linux.seccomp.listenerPath`), connected by the parent;
+    /// taken and closed once the listener is sent.
+    pub seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
+    /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
+    pub preserve_fds: u32,
+}
+
+/// A failure, with the name of the step it happened in (what the parent reports).
+pub type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
+
+pub trait Step<T> {
+    fn step(self, name: &'static str) -> StepResult<T>;
+}
+
+impl<T> Step<T> for Result<T> {
+    fn step(self, name: &'static str) -> StepResult<T> {
+        self.map_err(|e| (name, e))
+    }
+}
+
+/// Entry point of the cloned child; never returns.
+pub fn main(args: InitArgs) -> ! {
+    match run(&args) {
+        Ok((exec, _fifo)) => {
+            let err = process::exec(&exec);
+            // The parent is gone by now (start has run); stderr is all that is left.
+            let _ = writeln!(std::io::stderr(), "berth: {err:#}");
+            std::process::exit(127);
+        }
+        Err((step, err)) => {
+            let _ = args.chan.send(&Msg::Failed {
+                step: step.to_string(),
+                error: format!("{err:#}"),
+            });
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Returns what to exec, and the fifo's write end, which must stay open until execve.
+fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
+    let plan = a.plan;
+    // If `create` dies while we set up, we die too; cleared before Ready below.
+    sys::set_parent_death_signal(libc::SIGKILL)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    // Device modes from the config are exact, not reduced by the caller's umask.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+
+    // [1] The parent has written our id maps (and, later, placed us in our cgroup).
+    let hook_state = match a.chan.recv().step("wait for parent")? {
+        Some(Msg::Proceed { hook_state }) => hook_state.unwrap_or_default(),
+        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    };
+
+    let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
+    // Early, while the host's /proc is still mounted here: the container may have none.
+    process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
+    let env = MountEnv {
+        userns,
+        cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+    };
+    let mut before_pivot = || create_hooks(plan, &a.chan, &hook_state);
+    rootfs::prepare(plan, &env, a.no_pivot, &mut before_pivot).step("rootfs")?;
+    // Our own session, to give it the container's terminal as controlling terminal;
+    // both before finalize, which may make the root (and so /dev/console) read-only.
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = a.console.take() {
+        crate::linux::console::setup_in_init(&plan.process, sock).step("console")?;
+    }
+    set_names(plan).step("hostname")?;
+    write_sysctl(plan).step("sysctl")?;
+    rootfs::finalize(plan, userns).step("rootfs")?;
+
+    if !a.no_new_keyring {
+        join_keyring(a.id).step("keyring")?;
+    }
+    let exec = finish_process(&plan.process, || install_seccomp(a, &hook_state))?;
+
+    sys::set_parent_death_signal(0)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    // [2] Ready: `create` returns now; we block until `start` opens the fifo.
+    a.chan.send(&Msg::Ready).step("ready")?;
+    match wait_for_start(a, &hook_state) {
+        Ok(fifo) => Ok((exec, fifo)),
+        Err(e) => {
+            // Nobody reads the channel any more; stderr is where this can still be seen.
+            let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// The end of the recipe, which `exec` runs too: everything that makes this process the
+/// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
+/// filter). Returns what to execve.
+pub fn finish_process(
+    p: &ProcessPlan,
+    mut seccomp: impl FnMut() -> Result<()>,
+) -> StepResult<process::ExecArgs> {
+    process::set_rlimits(p).step("rlimits")?;
+    // These need capabilities the next steps drop.
+    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
+    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
+    // have it, before the capabilities and the user change (as runc does).
+    if !p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    capabilities::prepare(&p.caps).step("capabilities")?;
+    process::switch_user(p).step("user")?;
+    capabilities::apply(&p.caps).step("capabilities")?;
+    let umask = p.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(&p.cwd)
+        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
+        .step("cwd")?;
+    let env = process::env_with_home(p);
+    let path = process::find_executable(&p.args[0], &env).step("exec")?;
+    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
+    process_attrs::set_personality(&p.attrs).step("personality")?;
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across execve:
+    // the process would never die of a broken pipe.
+    sys::default_sigpipe()
+        .map_err(|e| anyhow!("reset SIGPIPE: {}", crate::errors::describe_io(&e)))
+        .step("signals")?;
+    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
+    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
+    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
+    if p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    Ok(exec)
+}
+
+/// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
+/// the container's state JSON the parent sent with Proceed.
+fn install_seccomp(a: &InitArgs, state: &str) -> Result<()> {
+    match &a.plan.seccomp {
+        Some(s) => crate::seccomp::install(s, a.seccomp_agent.take(), state),
+        None => Ok(()),
+    }
+}
+
+/// Join the user namespace (if given by path) and create what the clone could not.
+/// Returns whether the container has its own user namespace.
+fn enter_namespaces(plan: &Plan, chan: &Channel) -> Result<bool> {
+    let ns = &plan.namespaces;
+    if let Some(j) = ns.joins(CloneFlags::CLONE_NEWUSER) {
+        let f = crate::linux::namespaces::open_ns_path(j.flag, &j.path)?;
+        setns(f.as_fd(), CloneFlags::CLONE_NEWUSER).map_err(|e| {
+            anyhow!(
+                "linux.namespaces: join user namespace {}: {}",
+                j.path.display(),
+                errno_text(e)
+            )
+        })?;
+        let mut rest = ns.new;
+        rest.remove(
+            CloneFlags::CLONE_NEWCGROUP | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
+        );
+        unshare(rest).map_err(|e| anyhow!("linux.namespaces: unshare: {}", errno_text(e)))?;
+        if rest.contains(CloneFlags::CLONE_NEWPID) {
+            // unshare(CLONE_NEWPID) only applies to children: the kernel demands a fork
+            // here. We hand the child's pid to the parent and step aside.
+            match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
+                sys::Forked::Parent(pid) => {
+                    let _ = chan.send(&Msg::InitPid(pid));
+                    std::process::exit(0);
+                }
+                sys::Forked::Child => {}
+            }
+        }
+    }
+    let userns = ns.has(CloneFlags::CLONE_NEWUSER);
+    if userns {
+        // Become root of the user namespace so files we create belong to it.
+        nix::unistd::setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+            .map_err(|e| anyhow!("setgid 0 in user namespace: {}", errno_text(e)))?;
+        nix::unistd::setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+            .map_err(|e| anyhow!("setuid 0 in user namespace: {}", errno_text(e)))?;
+    }
+    if ns.creates(CloneFlags::CLONE_NEWCGROUP) {
+        unshare(CloneFlags::CLONE_NEWCGROUP)
+            .map_err(|e| anyhow!("linux.namespaces: new cgroup namespace: {}", errno_text(e)))?;
+    }
+    Ok(userns)
+}
+
+/// [1a] Before pivot_root: the parent runs prestart and createRuntime hooks in the
+/// runtime's namespaces, then we run createContainer hooks in ours.
+fn create_hooks(plan: &Plan, chan: &Channel, state: &str) -> Result<()> {
+    let h = &plan.hooks;
+    #[allow(deprecated)]
+    let prestart = h.prestart().as_ref().is_some_and(|v| !v.is_empty());
+    if prestart || h.create_runtime().as_ref().is_some_and(|v| !v.is_empty()) {
+        chan.send(&Msg::RunHooks)?;
+        match chan.recv()? {
+            Some(Msg::HooksDone) => {}
+            // The parent reports the hook's failure itself and kills us.
+            _ => std::process::exit(1),
+        }
+    }
+    let hooks = h.create_container().as_deref().unwrap_or(&[]);
+    crate::container::hooks::run_all("createContainer", hooks, state)
+}
+
+fn set_names(plan: &Plan) -> Result<()> {
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).map_err(|e| anyhow!("hostname {h:?}: {}", errno_text(e)))?;
+    }
+    if let Some(d) = &plan.domainname {
+        sys::setdomainname(d.as_bytes())
+            .map_err(|e| anyhow!("domainname {d:?}: {}", crate::errors::describe_io(&e)))?;
+    }
+    Ok(())
+}
+
+fn write_sysctl(plan: &Plan) -> Result<()> {
+    for (key, value) in &plan.sysctl {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        std::fs::write(&path, value).map_err(|e| {
+            anyhow!(
+                "linux.sysctl: {key}={value}: {}",
+                crate::errors::describe_io(&e)
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// The container's session keyring `_ses.<id>` (`exec` joins the same one).
+pub fn join_keyring(id: &str) -> Result<()> {
+    let name = std::ffi::CString::new(format!("_ses.{id}"))?;
+    match sys::join_session_keyring(&name) {
+        // Kernels without keys, or a seccomp filter on keyctl, are not an error (as in runc).
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        other => {
+            other.map_err(|e| anyhow!("join session keyring: {}", crate::errors::describe_io(&e)))
+        }
+    }
+}
+
+/// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then
+/// tell `start` we are going. The fd is close-on-exec: `start` sees end-of-file on the
+/// fifo exactly when execve has happened (or we died), and only then runs poststart.
+fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
+    let _t = logging::step("init: wait for start");
+    let fd = nix::fcntl::openat(
+        a.state_dir.as_fd(),
+        crate::container::state::FIFO_NAME,
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
+    let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
+    let state = crate::container::hooks::with_status(hook_state, "created");
+    crate::container::hooks::run_all("startContainer", hooks, &state)?;
+    nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
+    // No fd of the runtime or of the caller beyond stdio reaches the container.
+    sys::cloexec_from(3 + a.preserve_fds).context("close fds")?;
+    for fd in 3..3 + a.preserve_fds as i32 {
+        nix::fcntl::fcntl(
+            sys::borrow_fd(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
+    }
+    Ok(fd)
+}
