@@ -1,11 +1,11 @@
 //! berth: an OCI container runtime, a drop-in replacement for runc.
 //!
 //! `main` parses the command line, sets up logging, dispatches, and prints an error
-//! exactly once (to stderr, and to `--log` in runc's logrus shape).
+//! exactly once (to stderr, and to `--log` in runc's logrus shape); the error's kind
+//! decides the exit code.
 
 use berth::cli::{self, commands};
-use berth::container::state;
-use berth::{container, linux::selfexe, logging};
+use berth::{errors, logging};
 use clap::Parser;
 
 fn main() {
@@ -14,7 +14,7 @@ fn main() {
         println!(
             "berth version {}\nspec: {}",
             env!("CARGO_PKG_VERSION"),
-            state::SPEC_VERSION
+            berth::container::state::SPEC_VERSION
         );
         return;
     }
@@ -22,7 +22,8 @@ fn main() {
         eprintln!("berth: no command given; see berth --help");
         std::process::exit(1);
     };
-    let code = match check_fds(cmd)
+    // Before logging opens its file, so that file cannot take a passed fd's number.
+    let code = match commands::before_logging(cmd)
         .and_then(|()| setup_logging(&cli))
         .and_then(|()| commands::dispatch(&cli, cmd))
     {
@@ -34,28 +35,10 @@ fn main() {
                 logging::error(&msg);
             }
             eprintln!("berth: {msg}");
-            // runc's exec fails with 255, so a caller can tell it from the process's code.
-            if matches!(cmd, cli::Command::Exec(_)) {
-                255
-            } else {
-                1
-            }
+            errors::exit_code(&e)
         }
     };
     std::process::exit(code);
-}
-
-/// Runs before logging opens its file, so that file cannot take a passed fd's number.
-/// Commands that make container processes first re-exec from a read-only copy.
-fn check_fds(cmd: &cli::Command) -> anyhow::Result<()> {
-    let preserve = match cmd {
-        cli::Command::Create(a) => a.common.preserve_fds,
-        cli::Command::Run(a) => a.common.preserve_fds,
-        cli::Command::Exec(a) => a.preserve_fds,
-        _ => return Ok(()),
-    };
-    container::check_passed_fds(preserve)?;
-    selfexe::ensure_readonly()
 }
 
 fn setup_logging(cli: &cli::Cli) -> anyhow::Result<()> {

@@ -13,6 +13,7 @@
 pub mod bpf;
 pub mod devices;
 pub mod freezer;
+pub mod join;
 pub mod kill;
 pub mod mode;
 pub mod path;

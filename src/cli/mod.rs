@@ -2,5 +2,6 @@
 
 mod args;
 pub mod commands;
+pub mod foreground;
 
 pub use args::*;

@@ -52,13 +52,7 @@ pub struct State {
 impl State {
     /// The state JSON hooks read, with the given status.
     pub fn hook_state(&self, status: &str) -> String {
-        crate::container::hooks::state_json(
-            &self.id,
-            status,
-            self.pid,
-            &self.bundle,
-            &self.annotations,
-        )
+        crate::spawn::hooks::state_json(&self.id, status, self.pid, &self.bundle, &self.annotations)
     }
 
     pub fn poststart(&self) -> &[oci_spec::runtime::Hook] {
@@ -178,7 +172,11 @@ impl ContainerDir {
         match std::fs::DirBuilder::new().mode(0o711).create(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                bail!("container with id {id:?} already exists")
+                return Err(crate::errors::Error::new(
+                    crate::errors::Kind::Exists,
+                    format!("container with id {id:?} already exists"),
+                )
+                .into())
             }
             Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
         }
@@ -194,7 +192,7 @@ impl ContainerDir {
         validate_id(id)?;
         let path = root.join(id);
         if !path.is_dir() {
-            bail!("container {id:?} does not exist");
+            return Err(crate::errors::Error::not_found(id).into());
         }
         ContainerDir::lock(path, id)
     }
@@ -206,7 +204,7 @@ impl ContainerDir {
             .open(&path)
         {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                bail!("container {id:?} does not exist")
+                return Err(crate::errors::Error::not_found(id).into())
             }
             other => other.with_context(|| format!("cannot open {}", path.display()))?,
         };
@@ -222,7 +220,7 @@ impl ContainerDir {
         let locked = lock.metadata()?;
         match std::fs::metadata(&path) {
             Ok(now) if now.ino() == locked.ino() && now.dev() == locked.dev() => {}
-            _ => bail!("container {id:?} does not exist"),
+            _ => return Err(crate::errors::Error::not_found(id).into()),
         }
         Ok(ContainerDir {
             path,

@@ -58,6 +58,12 @@ pub fn pair() -> Result<(Channel, Channel)> {
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
+impl AsRawFd for Channel {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
 impl Channel {
     /// Sends with write(2), not send(2): the init's last message goes out under the
     /// container's seccomp filter, and profiles that allow nothing else allow write.

@@ -4,15 +4,17 @@
 //! Steps are numbered as in `channel.rs`. Any failure is sent to the parent as
 //! `Failed { step, error }` and the init exits; the parent cleans up.
 
+use super::channel::{Channel, Msg};
+use super::child::{self, ExecFailure, Step, StepResult};
+use super::finish;
 use crate::errors::errno_text;
 use crate::linux::process;
+use crate::linux::process_attrs;
 use crate::linux::rootfs::{self, mounts::MountEnv};
 use crate::linux::sys;
-use crate::linux::{capabilities, process_attrs};
 use crate::logging;
-use crate::spawn::channel::{Channel, Msg};
-use crate::spec::{Plan, ProcessPlan};
-use anyhow::{anyhow, Context, Result};
+use crate::spec::Plan;
+use anyhow::{anyhow, Result};
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::{Gid, Uid};
 use std::io::Write;
@@ -37,36 +39,15 @@ pub struct InitArgs<'a> {
     pub preserve_fds: u32,
 }
 
-/// A failure, with the name of the step it happened in (what the parent reports).
-pub type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
-
-pub trait Step<T> {
-    fn step(self, name: &'static str) -> StepResult<T>;
-}
-
-impl<T> Step<T> for Result<T> {
-    fn step(self, name: &'static str) -> StepResult<T> {
-        self.map_err(|e| (name, e))
-    }
-}
-
-/// Entry point of the cloned child; never returns.
+/// Entry point of the cloned init; never returns.
 pub fn main(args: InitArgs) -> ! {
-    match run(&args) {
-        Ok((exec, _fifo)) => {
-            let err = process::exec(&exec);
-            // The parent is gone by now (start has run); stderr is all that is left.
-            let _ = writeln!(std::io::stderr(), "berth: {err:#}");
-            std::process::exit(127);
-        }
-        Err((step, err)) => {
-            let _ = args.chan.send(&Msg::Failed {
-                step: step.to_string(),
-                error: format!("{err:#}"),
-            });
-            std::process::exit(1);
-        }
-    }
+    child::run(&args.chan, ExecFailure::ToStderr, || {
+        // The fifo's write end must stay open until execve: `start` waits for its EOF.
+        run(&args).map(|(exec, fifo)| {
+            std::mem::forget(fifo);
+            exec
+        })
+    })
 }
 
 /// Returns what to exec, and the fifo's write end, which must stay open until execve.
@@ -107,9 +88,9 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     rootfs::finalize(plan, userns).step("rootfs")?;
 
     if !a.no_new_keyring {
-        join_keyring(a.id).step("keyring")?;
+        finish::join_keyring(a.id).step("keyring")?;
     }
-    let exec = finish_process(&plan.process, || install_seccomp(a, &hook_state))?;
+    let exec = finish::finish_process(&plan.process, || install_seccomp(a, &hook_state))?;
 
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
@@ -124,48 +105,6 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
             std::process::exit(1);
         }
     }
-}
-
-/// The end of the recipe, which `exec` runs too: everything that makes this process the
-/// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
-/// filter). Returns what to execve.
-pub fn finish_process(
-    p: &ProcessPlan,
-    mut seccomp: impl FnMut() -> Result<()>,
-) -> StepResult<process::ExecArgs> {
-    process::set_rlimits(p).step("rlimits")?;
-    // These need capabilities the next steps drop.
-    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
-    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
-    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
-    // have it, before the capabilities and the user change (as runc does).
-    if !p.attrs.no_new_privileges {
-        seccomp().step("seccomp")?;
-    }
-    capabilities::prepare(&p.caps).step("capabilities")?;
-    process::switch_user(p).step("user")?;
-    capabilities::apply(&p.caps).step("capabilities")?;
-    let umask = p.umask.unwrap_or(0o022);
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    nix::unistd::chdir(&p.cwd)
-        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
-        .step("cwd")?;
-    let env = process::env_with_home(p);
-    let path = process::find_executable(&p.args[0], &env).step("exec")?;
-    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
-    process_attrs::set_personality(&p.attrs).step("personality")?;
-    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across execve:
-    // the process would never die of a broken pipe.
-    sys::default_sigpipe()
-        .map_err(|e| anyhow!("reset SIGPIPE: {}", crate::errors::describe_io(&e)))
-        .step("signals")?;
-    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
-    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
-    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
-    if p.attrs.no_new_privileges {
-        seccomp().step("seccomp")?;
-    }
-    Ok(exec)
 }
 
 /// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
@@ -237,7 +176,7 @@ fn create_hooks(plan: &Plan, chan: &Channel, state: &str) -> Result<()> {
         }
     }
     let hooks = h.create_container().as_deref().unwrap_or(&[]);
-    crate::container::hooks::run_all("createContainer", hooks, state)
+    crate::spawn::hooks::run_all("createContainer", hooks, state)
 }
 
 fn set_names(plan: &Plan) -> Result<()> {
@@ -264,18 +203,6 @@ fn write_sysctl(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
-/// The container's session keyring `_ses.<id>` (`exec` joins the same one).
-pub fn join_keyring(id: &str) -> Result<()> {
-    let name = std::ffi::CString::new(format!("_ses.{id}"))?;
-    match sys::join_session_keyring(&name) {
-        // Kernels without keys, or a seccomp filter on keyctl, are not an error (as in runc).
-        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
-        other => {
-            other.map_err(|e| anyhow!("join session keyring: {}", crate::errors::describe_io(&e)))
-        }
-    }
-}
-
 /// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then
 /// tell `start` we are going. The fd is close-on-exec: `start` sees end-of-file on the
 /// fifo exactly when execve has happened (or we died), and only then runs poststart.
@@ -289,17 +216,9 @@ fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     )
     .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
     let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
-    let state = crate::container::hooks::with_status(hook_state, "created");
-    crate::container::hooks::run_all("startContainer", hooks, &state)?;
+    let state = crate::spawn::hooks::with_status(hook_state, "created");
+    crate::spawn::hooks::run_all("startContainer", hooks, &state)?;
     nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
-    // No fd of the runtime or of the caller beyond stdio reaches the container.
-    sys::cloexec_from(3 + a.preserve_fds).context("close fds")?;
-    for fd in 3..3 + a.preserve_fds as i32 {
-        nix::fcntl::fcntl(
-            sys::borrow_fd(fd),
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-        )
-        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
-    }
+    super::fds::keep_only_passed(a.preserve_fds)?;
     Ok(fd)
 }

@@ -22,5 +22,5 @@ pub fn create(root: &Path, a: &CommonCreate, detach: bool) -> Result<Created> {
 }
 
 pub fn run(root: &Path, a: &CommonCreate) -> Result<()> {
-    create(root, a, true).map(|_| ())
+    create(root, a, true).map(drop)
 }

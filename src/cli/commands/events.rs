@@ -4,7 +4,9 @@
 
 use crate::cgroups::{stats, Cgroup};
 use crate::cli::EventsArgs;
-use crate::container::state::{status_of, ContainerDir, Status};
+use crate::container::state::{status_of, Status};
+use crate::container::Container;
+use crate::errors::Error;
 use anyhow::{anyhow, bail, Result};
 use serde::Serialize;
 use std::io::Write;
@@ -33,18 +35,15 @@ fn print<T: Serialize>(kind: &str, id: &str, data: Option<T>) -> Result<()> {
 pub fn run(root: &Path, a: &EventsArgs) -> Result<()> {
     let interval =
         parse_duration(&a.interval).map_err(|e| anyhow!("--interval {:?}: {e}", a.interval))?;
-    let dir = ContainerDir::open(root, &a.id)?;
-    let st = dir.load()?;
-    let path = dir.path.clone();
+    let c = Container::open(root, &a.id)?;
+    c.require(&[Status::Created, Status::Running, Status::Paused], |s| {
+        Error::not_running(&a.id, s.as_str())
+    })?;
+    let cg: Cgroup = c.cgroup()?.clone();
+    let path = c.path().to_path_buf();
     // Other commands must get the lock while we watch.
-    drop(dir);
-    if status_of(&path, &st) == Status::Stopped {
-        bail!("container {:?} is not running", a.id);
-    }
-    let cg: &Cgroup = st
-        .cgroup
-        .as_ref()
-        .ok_or_else(|| anyhow!("container {:?} has no cgroup", a.id))?;
+    let st = c.unlock();
+    let cg = &cg;
     if a.stats {
         return print("stats", &a.id, Some(stats::read_stats(cg)));
     }

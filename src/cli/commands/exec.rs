@@ -2,20 +2,17 @@
 //! top of config.json's `process`, as runc does); then, unless detached, wait for it,
 //! forward signals and exit with its exit code (128+N when killed by signal N).
 
+use crate::cli::foreground::{self, Reap};
 use crate::cli::ExecArgs;
-use crate::linux::console;
-use crate::spawn::exec;
+use crate::container::{Container, ExecOpts};
 use anyhow::{anyhow, bail, Context, Result};
-use nix::sys::signal::{SigSet, SigmaskHow};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
-use nix::unistd::Pid;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::str::FromStr;
 
 pub fn run(root: &Path, a: &ExecArgs) -> Result<i32> {
-    let target = exec::open(root, &a.id, a.ignore_paused)?;
-    let mut config = exec::read_config(&target.state)?;
+    let c = Container::open(root, &a.id)?;
+    let mut config = c.config()?;
     let process = match &a.process {
         Some(file) => {
             if !a.command.is_empty() {
@@ -29,40 +26,25 @@ pub fn run(root: &Path, a: &ExecArgs) -> Result<i32> {
         None => process_from_flags(config.get("process"), a)?,
     };
     config["process"] = process;
-
-    // Block every signal before the process exists, so none meant for it is lost (or
-    // kills us) before the wait below; the process itself starts with our old mask.
-    let mut old = SigSet::empty();
-    let block = if a.detach {
-        SigSet::empty()
-    } else {
-        SigSet::all()
+    let old = foreground::block_signals(!a.detach)?;
+    let opts = ExecOpts {
+        console_socket: a.console_socket.as_deref(),
+        detach: a.detach,
+        pid_file: a.pid_file.as_deref(),
+        preserve_fds: a.preserve_fds,
+        cgroup: &a.cgroup,
+        sigmask: old,
+        ignore_paused: a.ignore_paused,
     };
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&block), Some(&mut old))?;
-    let launched = exec::launch(
-        target,
-        config,
-        &exec::Opts {
-            console_socket: a.console_socket.as_deref(),
-            detach: a.detach,
-            pid_file: a.pid_file.as_deref(),
-            preserve_fds: a.preserve_fds,
-            cgroup: &a.cgroup,
-            sigmask: old,
-        },
-    )?;
+    let launched = c.exec(config, &opts)?;
     if a.detach {
         return Ok(0);
     }
-    let pid = launched.pid;
-    let tty = launched.master.map(console::Terminal::attach).transpose()?;
-    let code = match &tty {
-        Some(tty) => tty.proxy(|sig| on_signal(pid, sig))?,
-        None => wait_forwarding(pid)?,
-    };
+    let tty = foreground::attach(launched.master)?;
+    let code = foreground::wait(launched.pid, tty.as_ref(), Reap::Process, "exec")?;
     // Give the caller's terminal back before anything else is printed.
     drop(tty);
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&old), None)?;
+    foreground::restore_signals(&old)?;
     Ok(code)
 }
 
@@ -191,33 +173,6 @@ fn add_caps(p: &mut Value, caps: &[String]) -> Result<()> {
         p["capabilities"][set] = Value::Array(list);
     }
     Ok(())
-}
-
-/// Wait for the process; forward every other signal to it.
-fn wait_forwarding(pid: i32) -> Result<i32> {
-    let set = SigSet::all();
-    loop {
-        let sig = set.wait()?;
-        if let Some(code) = on_signal(pid, sig as i32) {
-            return Ok(code);
-        }
-    }
-}
-
-/// SIGCHLD: has the process exited (its exit code, 128+N for signal N)? SIGURG is runtime
-/// noise and dropped; anything else goes to the process.
-fn on_signal(pid: i32, sig: i32) -> Option<i32> {
-    if sig != libc::SIGCHLD {
-        crate::linux::signal::forward("exec", pid, sig);
-        return None;
-    }
-    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, c)) => Some(c),
-        Ok(WaitStatus::Signaled(_, s, _)) => Some(128 + s as i32),
-        // Our only child is gone without a status we could read: nothing left to wait for.
-        Err(nix::errno::Errno::ECHILD) => Some(255),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,28 @@ mod state;
 mod update;
 
 use crate::cli::{Cli, Command};
+use crate::errors::Error;
+use crate::linux::selfexe;
+use crate::spawn::fds;
 use anyhow::Result;
+
+/// What must happen before berth opens any file of its own: check that the fds to pass
+/// are open (or one of ours could take a number and leak into the container), and, for
+/// commands that put a process into a container, re-exec from a read-only copy of
+/// ourselves (CVE-2019-5736).
+pub fn before_logging(cmd: &Command) -> Result<()> {
+    let preserve = match cmd {
+        Command::Create(a) => a.common.preserve_fds,
+        Command::Run(a) => a.common.preserve_fds,
+        Command::Exec(a) => a.preserve_fds,
+        _ => return Ok(()),
+    };
+    let r = fds::check_passed_fds(preserve).and_then(|()| selfexe::ensure_readonly());
+    match cmd {
+        Command::Exec(_) => r.map_err(Error::exec),
+        _ => r,
+    }
+}
 
 /// Run the command; the value is the process exit code.
 pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
@@ -29,7 +50,8 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Delete(a) => delete::run(root, a).map(|_| 0),
         Command::Run(a) => run::run(root, a),
         Command::List(a) => list::run(root, a).map(|_| 0),
-        Command::Exec(a) => exec::run(root, a),
+        // runc's exec fails with 255, so a caller can tell it from the process's code.
+        Command::Exec(a) => exec::run(root, a).map_err(Error::exec),
         Command::Pause(a) => pause::run(root, &a.id).map(|_| 0),
         Command::Resume(a) => resume::run(root, &a.id).map(|_| 0),
         Command::Update(a) => update::run(root, a).map(|_| 0),

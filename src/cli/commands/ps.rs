@@ -2,7 +2,7 @@
 //! list of pids, as runc prints them.
 
 use crate::cli::PsArgs;
-use crate::container::state::ContainerDir;
+use crate::container::Container;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Write;
 use std::path::Path;
@@ -14,13 +14,7 @@ pub fn run(root: &Path, a: &PsArgs) -> Result<()> {
             a.format
         );
     }
-    let dir = ContainerDir::open(root, &a.id)?;
-    let st = dir.load()?;
-    drop(dir);
-    let pids = match &st.cgroup {
-        Some(cg) => crate::cgroups::kill::pids(cg),
-        None => super::kill::container_pids(&st),
-    };
+    let pids = Container::open(root, &a.id)?.pids();
     let mut out = std::io::stdout().lock();
     if a.format == "json" {
         writeln!(out, "{}", serde_json::to_string(&pids)?)?;

@@ -2,9 +2,8 @@
 //! LinuxResources JSON (`-r FILE`, `-r -` for stdin). What is given replaces what the
 //! container had; the rest stays.
 
-use crate::cgroups::{self, resources, Layout};
 use crate::cli::UpdateArgs;
-use crate::container::state::{ContainerDir, Status};
+use crate::container::Container;
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::LinuxResources;
 use serde_json::{json, Map, Value};
@@ -15,15 +14,7 @@ pub fn run(root: &Path, a: &UpdateArgs) -> Result<()> {
     if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
         bail!("--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported");
     }
-    let dir = ContainerDir::open(root, &a.id)?;
-    let mut st = dir.load()?;
-    if dir.status(&st) == Status::Stopped {
-        bail!("container {:?} is not running", a.id);
-    }
-    let cg = st
-        .cgroup
-        .clone()
-        .ok_or_else(|| anyhow!("container {:?} has no cgroup", a.id))?;
+    let mut c = Container::open(root, &a.id)?;
     let mut delta = match &a.resources {
         Some(file) => read_resources(file)?,
         None => from_flags(a)?,
@@ -32,7 +23,7 @@ pub fn run(root: &Path, a: &UpdateArgs) -> Result<()> {
     if let Some(o) = delta.as_object_mut() {
         o.remove("devices");
     }
-    let old = serde_json::to_value(st.resources.clone().unwrap_or_default())?;
+    let old = serde_json::to_value(c.state().resources.clone().unwrap_or_default())?;
     let mut merged = old.clone();
     merge(&mut merged, &delta);
     // A swap change alone still needs the memory limit (v2 keeps swap apart from it).
@@ -43,16 +34,7 @@ pub fn run(root: &Path, a: &UpdateArgs) -> Result<()> {
     }
     let delta: LinuxResources = serde_json::from_value(delta).context("invalid resources")?;
     let merged: LinuxResources = serde_json::from_value(merged).context("invalid resources")?;
-    let cur = resources::Current {
-        memory_limit: cg
-            .v1("memory")
-            .and_then(|d| std::fs::read_to_string(d.join("memory.limit_in_bytes")).ok())
-            .and_then(|s| s.trim().parse().ok()),
-    };
-    let writes = resources::plan(&delta, &Layout::from_cgroup(&cg), &cur)?;
-    cgroups::apply(&cg, &writes)?;
-    st.resources = Some(merged);
-    dir.save(&st)
+    c.update(&delta, merged)
 }
 
 fn read_resources(file: &Path) -> Result<Value> {

@@ -1,0 +1,333 @@
+//! `create`: check everything, make the state directory and the cgroup, clone the init
+//! into them and drive it to Ready (see `spawn::channel` for the protocol), then record
+//! the container in state.json. Any failure tears down what was made.
+
+use super::notify;
+use super::state::{self, ContainerDir, State};
+use super::teardown::Remains;
+use super::{pidfile, Container};
+use crate::cgroups::{self, Cgroup};
+use crate::errors::errno_text;
+use crate::linux::{console, namespaces};
+use crate::spawn::channel::{self, Channel, Msg};
+use crate::spawn::init::{self, InitArgs};
+use crate::spawn::parent::{self, Guard};
+use crate::spawn::{fds, hooks};
+use crate::spec::{self, Plan};
+use crate::{logging, seccomp, timefmt};
+use anyhow::{anyhow, Result};
+use nix::sched::CloneFlags;
+use std::cell::Cell;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+pub struct CreateOpts<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub pid_file: Option<&'a Path>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// Where the init sends a terminal's pty master (`--console-socket`).
+    pub console_socket: Option<&'a Path>,
+    /// False only for `run` in the foreground, which then receives the master itself.
+    pub detach: bool,
+    /// `--preserve-fds N`: fds 3..3+N go to the container process.
+    pub preserve_fds: u32,
+}
+
+/// What `create` leaves for `run`: the container (still locked), and the pty master when
+/// `run` in the foreground drives the container's terminal.
+pub struct Created {
+    pub container: Container,
+    pub master: Option<OwnedFd>,
+}
+
+/// Everything worked out and checked before anything is made on the host, so that bad
+/// input leaves nothing behind.
+struct Prepared {
+    plan: Plan,
+    console: console::Sockets,
+    /// The seccomp agent's socket, for SCMP_ACT_NOTIFY.
+    seccomp_agent: Option<OwnedFd>,
+    preserve_fds: u32,
+    cgroup: Option<cgroups::Prepared>,
+}
+
+pub fn create(o: &CreateOpts) -> Result<Created> {
+    let mut p = prepare(o)?;
+    let dir = {
+        let _t = logging::step("create: state directory");
+        ContainerDir::create(o.root, o.id)?
+    };
+    let mut undo = Undo {
+        dir: &dir.path,
+        cgroup: None,
+        armed: true,
+    };
+    if notify::host_socket().is_some() {
+        notify::prepare(&dir.path, &mut p.plan)?;
+    }
+    make_fifo(&dir)?;
+    let cgroup = match &p.cgroup {
+        Some(cp) => {
+            let _t = logging::step("create: cgroup");
+            let cg = cgroups::create(cp)?;
+            undo.cgroup = Some(cg.clone());
+            Some(cg)
+        }
+        None => None,
+    };
+    let mut guard = Guard::default();
+    let pid = spawn_init(o, &mut p, &dir, cgroup.as_ref(), &mut guard)?;
+    // The init sent the master before Ready, so it is waiting on the socket.
+    let master = p
+        .console
+        .receive
+        .take()
+        .map(|s| console::receive_master(&s))
+        .transpose()?;
+    let st = record(o, &p.plan, &dir, pid, cgroup)?;
+    guard.release();
+    undo.disarm();
+    Ok(Created {
+        container: Container::from_parts(dir, st),
+        master,
+    })
+}
+
+fn prepare(o: &CreateOpts) -> Result<Prepared> {
+    let mut plan = {
+        let _t = logging::step("create: load bundle");
+        spec::load(o.bundle)?
+    };
+    let console = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
+    let seccomp_agent = seccomp::connect_agent(plan.seccomp.as_ref())?;
+    let preserve_fds = fds::passed_fds(o.preserve_fds, &mut plan.process.env);
+    let cgroup = {
+        let _t = logging::step("create: plan cgroup");
+        let nodes: Vec<cgroups::devices::Node> = plan
+            .devices
+            .iter()
+            .filter_map(|d| {
+                let kind = match d.kind {
+                    libc::S_IFCHR => 'c',
+                    libc::S_IFBLK => 'b',
+                    _ => return None,
+                };
+                Some(cgroups::devices::Node {
+                    kind,
+                    major: d.major,
+                    minor: d.minor,
+                })
+            })
+            .collect();
+        let res = plan.resources.as_ref();
+        cgroups::prepare(plan.cgroups_path.as_deref(), res, &nodes, o.id)?
+    };
+    Ok(Prepared {
+        plan,
+        console,
+        seccomp_agent,
+        preserve_fds,
+        cgroup,
+    })
+}
+
+/// exec.fifo, which `start` opens to release the init.
+fn make_fifo(dir: &ContainerDir) -> Result<()> {
+    let fifo = dir.fifo();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::empty())
+        .map_err(|e| anyhow!("mkfifo {}: {}", fifo.display(), errno_text(e)))?;
+    // The init opens the fifo after it became the container's user (maybe in a user
+    // namespace), so anyone may write it; the 0700 --root keeps everyone else away.
+    std::fs::set_permissions(&fifo, std::os::unix::fs::PermissionsExt::from_mode(0o622))?;
+    Ok(())
+}
+
+/// Clone the init and drive it to Ready; the guard holds it until the caller is done.
+fn spawn_init(
+    o: &CreateOpts,
+    p: &mut Prepared,
+    dir: &ContainerDir,
+    cgroup: Option<&Cgroup>,
+    guard: &mut Guard,
+) -> Result<i32> {
+    let (chan, cloned) = clone_init(o, p, dir, cgroup)?;
+    guard.watch(cloned.pid);
+    let plan = &p.plan;
+    {
+        let _t = logging::step("create: id maps");
+        if plan.namespaces.creates(CloneFlags::CLONE_NEWUSER) {
+            namespaces::write_id_maps(cloned.pid, plan)?;
+        }
+    }
+    // The init waits for Proceed, so the limits are in force before it runs anything of
+    // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
+    if let (Some(cg), Some(cp)) = (cgroup, &p.cgroup) {
+        let _t = logging::step("create: cgroup resources");
+        if cloned.move_into_v2 {
+            cgroups::place::enter_v2(cg, cloned.pid)?;
+        }
+        cgroups::setup(cg, cp)?;
+    }
+    drive_init(o, plan, &chan, cloned.pid, guard)
+}
+
+/// [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
+fn drive_init(
+    o: &CreateOpts,
+    plan: &Plan,
+    chan: &Channel,
+    pid: i32,
+    guard: &mut Guard,
+) -> Result<i32> {
+    let state_at =
+        |pid, status| hooks::state_json(o.id, status, pid, &plan.bundle, &plan.annotations);
+    let has_hooks = plan.hooks != Default::default();
+    // The seccomp agent gets the state too, from the init.
+    let wants_state = has_hooks || plan.seccomp.as_ref().is_some_and(|s| s.listener.is_some());
+    chan.send(&Msg::Proceed {
+        hook_state: wants_state.then(|| state_at(pid, "creating")),
+    })?;
+    let _t = logging::step("create: init setup");
+    let mut pid = pid;
+    parent::wait_ready(chan, &mut pid, guard, "container init", |pid| {
+        let _t = logging::step("create: prestart and createRuntime hooks");
+        let state = state_at(pid, "creating");
+        #[allow(deprecated)]
+        let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
+        let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
+        let res = hooks::run_all("prestart", prestart, &state)
+            .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
+        if res.is_err() {
+            // The spec goes on as for delete: poststop hooks run too.
+            let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
+            hooks::run_all_warn("poststop", poststop, &state_at(pid, "stopped"));
+        }
+        res
+    })?;
+    Ok(pid)
+}
+
+/// Clone the init, born in its cgroup and in the namespaces the config joins by path.
+fn clone_init(
+    o: &CreateOpts,
+    p: &mut Prepared,
+    dir: &ContainerDir,
+    cgroup: Option<&Cgroup>,
+) -> Result<(Channel, parent::Cloned)> {
+    let _t = logging::step("create: clone init");
+    // O_PATH fd of the state directory: the init opens exec.fifo through it after
+    // pivot_root, when the host path is out of reach.
+    let state_dir = nix::fcntl::open(
+        &dir.path,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let (chan, init_end) = channel::pair()?;
+    // The init is born in its cgroup: no code of the container's runs outside it.
+    let birth = match (cgroup, &p.cgroup) {
+        (Some(cg), Some(cp)) => Some(cgroups::place::step_in(cg, &cp.host)?),
+        _ => None,
+    };
+    let console = p.console.init.take();
+    let seccomp_agent = p.seccomp_agent.take();
+    let plan = &p.plan;
+    let restore = namespaces::enter_before_clone(plan)?;
+    let args = InitArgs {
+        plan,
+        id: o.id,
+        chan: init_end,
+        state_dir,
+        no_pivot: o.no_pivot,
+        no_new_keyring: o.no_new_keyring,
+        console: Cell::new(console),
+        seccomp_agent: Cell::new(seccomp_agent),
+        preserve_fds: p.preserve_fds,
+    };
+    let (chan_fd, lock_fd) = (chan.as_raw_fd(), dir.lock_fd());
+    let v2 = birth.as_ref().and_then(|b| b.v2_fd());
+    let flags = namespaces::clone_flags(plan);
+    // In the parent, `args` is dropped with the closure: our copies of the init's channel
+    // end, state dir, console and agent sockets close, so the receivers see the init's.
+    let cloned = parent::clone_child(
+        flags,
+        v2,
+        || None,
+        move || {
+            // Neither our channel end nor the lock may live on in the container.
+            let _ = nix::unistd::close(chan_fd);
+            let _ = nix::unistd::close(lock_fd);
+            init::main(args)
+        },
+    );
+    let back = restore.restore();
+    let out = birth.map_or(Ok(()), |b| b.step_out());
+    let cloned = cloned.map_err(|e| anyhow!("clone: {}", crate::errors::describe_io(&e)))?;
+    back?;
+    out?;
+    Ok((chan, cloned))
+}
+
+/// Write state.json (the container exists from now on) and the pid file.
+fn record(
+    o: &CreateOpts,
+    plan: &Plan,
+    dir: &ContainerDir,
+    pid: i32,
+    cgroup: Option<Cgroup>,
+) -> Result<State> {
+    let (_, pid_start) = state::proc_stat(pid).ok_or_else(|| anyhow!("init {pid} vanished"))?;
+    let has_hooks = plan.hooks != Default::default();
+    let st = State {
+        id: o.id.to_string(),
+        pid,
+        pid_start,
+        bundle: plan.bundle.clone(),
+        rootfs: plan.rootfs.clone(),
+        created: timefmt::rfc3339_nano(std::time::SystemTime::now()),
+        annotations: plan.annotations.clone(),
+        own_pid_ns: plan.namespaces.creates(CloneFlags::CLONE_NEWPID),
+        hooks: has_hooks.then(|| plan.hooks.clone()),
+        cgroup,
+        resources: plan.resources.clone(),
+        no_new_keyring: o.no_new_keyring,
+    };
+    dir.save(&st)?;
+    if let Some(pf) = o.pid_file {
+        pidfile::write(pf, pid)?;
+    }
+    Ok(st)
+}
+
+/// A half-made container: on drop (an early return), its cgroup and state directory go
+/// the way every container goes (`Remains::destroy`). The init is the guard's to kill.
+struct Undo<'a> {
+    dir: &'a Path,
+    cgroup: Option<Cgroup>,
+    armed: bool,
+}
+
+impl Undo<'_> {
+    fn disarm(mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let r = Remains {
+            dir: self.dir,
+            cgroup: self.cgroup.as_ref(),
+            init: None,
+            own_pid_ns: false,
+        };
+        if let Err(e) = r.destroy() {
+            logging::warn(&format!("create: clean up: {e:#}"));
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The child side shared by the container's init and an exec'd process: run the setup
+//! recipe, report a failed step to the parent, and execve what the recipe returns.
+
+use super::channel::{Channel, Msg};
+use crate::linux::process::{self, ExecArgs};
+use std::io::Write;
+
+/// A failure, with the name of the step it happened in (what the parent reports).
+pub type StepResult<T> = std::result::Result<T, (&'static str, anyhow::Error)>;
+
+pub trait Step<T> {
+    fn step(self, name: &'static str) -> StepResult<T>;
+}
+
+impl<T> Step<T> for anyhow::Result<T> {
+    fn step(self, name: &'static str) -> StepResult<T> {
+        self.map_err(|e| (name, e))
+    }
+}
+
+/// Who hears about a failed execve.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ExecFailure {
+    /// `exec` waits on the channel until execve closes it.
+    ToParent,
+    /// `create` has exited by the time the init execs (after `start`): only stderr is
+    /// left. Writing to the dead channel would raise SIGPIPE, whose default disposition
+    /// the process already has back, and hide the message.
+    ToStderr,
+}
+
+/// Entry point of a cloned child; never returns. `setup` either fails at a named step,
+/// which the parent reports, or returns what to execve.
+pub fn run(
+    chan: &Channel,
+    on_exec_failure: ExecFailure,
+    setup: impl FnOnce() -> StepResult<ExecArgs>,
+) -> ! {
+    // std::process::exit runs no destructors: whatever the parent's frames own (a
+    // cgroups::place::Birth, locks) stays untouched in the child.
+    match setup() {
+        Ok(exec) => {
+            let err = process::exec(&exec);
+            let sent = on_exec_failure == ExecFailure::ToParent
+                && chan
+                    .send(&Msg::Failed {
+                        step: "exec".to_string(),
+                        error: format!("{err:#}"),
+                    })
+                    .is_ok();
+            if !sent {
+                let _ = writeln!(std::io::stderr(), "berth: {err:#}");
+            }
+            std::process::exit(127);
+        }
+        Err((step, err)) => {
+            let _ = chan.send(&Msg::Failed {
+                step: step.to_string(),
+                error: format!("{err:#}"),
+            });
+            std::process::exit(1);
+        }
+    }
+}

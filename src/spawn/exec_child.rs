@@ -1,0 +1,102 @@
+//! The child `exec` clones: it joins the container's namespaces, waits until the parent
+//! has it in the container's cgroup, becomes the configured process (`finish`) and
+//! execs. The parent side is `container::exec`.
+
+use super::channel::{Channel, Msg};
+use super::child::{self, ExecFailure, Step, StepResult};
+use super::{fds, finish};
+use crate::errors::errno_text;
+use crate::linux::process::ExecArgs;
+use crate::linux::{console, process_attrs, sys};
+use crate::seccomp;
+use crate::spec::ProcessPlan;
+use anyhow::anyhow;
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::{SigSet, SigmaskHow};
+use std::cell::Cell;
+use std::os::fd::{AsFd, OwnedFd};
+
+/// What the process is, worked out before the clone.
+pub struct ExecPlan {
+    pub process: ProcessPlan,
+    /// The container's filter, compiled (or taken from the cache) as for the init.
+    pub seccomp: Option<seccomp::SeccompPlan>,
+    /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
+    pub preserve_fds: u32,
+}
+
+pub struct ExecChild<'a> {
+    pub plan: &'a ExecPlan,
+    pub id: &'a str,
+    pub chan: Channel,
+    /// pidfd of the container's init, whose namespaces the child joins.
+    pub init: OwnedFd,
+    /// The namespaces to join (the PID one is already ours from the clone).
+    pub join: CloneFlags,
+    /// Socket to send the pty master on; taken once the master is sent.
+    pub console: Cell<Option<OwnedFd>>,
+    /// The signal mask the process starts with (the parent may block every signal for
+    /// its wait, and a mask survives execve).
+    pub sigmask: SigSet,
+    pub no_new_keyring: bool,
+    /// The seccomp agent's socket (SCMP_ACT_NOTIFY), and the container state it gets.
+    pub seccomp_agent: Cell<Option<OwnedFd>>,
+    pub state: String,
+}
+
+/// Entry point of the cloned child; never returns.
+pub fn main(c: ExecChild) -> ! {
+    child::run(&c.chan, ExecFailure::ToParent, || {
+        let exec = setup(&c)?;
+        c.chan.send(&Msg::Ready).step("ready")?;
+        Ok(exec)
+    })
+}
+
+fn setup(c: &ExecChild) -> StepResult<ExecArgs> {
+    let p = &c.plan.process;
+    // If `exec` dies while we set up, so do we; cleared before execve.
+    sys::set_parent_death_signal(libc::SIGKILL)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    nix::sys::signal::sigprocmask(SigmaskHow::SIG_SETMASK, Some(&c.sigmask), None)
+        .map_err(|e| anyhow!("sigprocmask: {}", errno_text(e)))
+        .step("signals")?;
+    // While /proc is still the host's.
+    process_attrs::set_oom_score_adj(&p.attrs).step("oom score")?;
+    if !c.join.is_empty() {
+        // One call, which the kernel applies user namespace first and all or nothing.
+        setns(c.init.as_fd(), c.join)
+            .map_err(|e| anyhow!("join the container's namespaces: {}", errno_text(e)))
+            .step("namespaces")?;
+    }
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = c.console.take() {
+        console::setup_in_exec(p, sock).step("console")?;
+    }
+    if !c.no_new_keyring {
+        finish::join_keyring(c.id).step("keyring")?;
+    }
+
+    // [1] Wait until the parent has put us in the container's cgroup.
+    match c.chan.recv().step("wait for parent")? {
+        Some(Msg::Proceed { .. }) => {}
+        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    }
+    let a = &p.attrs;
+    if a.exec_cpus_initial.is_some() || a.exec_cpus_final.is_some() {
+        process_attrs::set_cpu_affinity(a.exec_cpus_final.as_deref(), "final")
+            .step("cpu affinity")?;
+    }
+    sys::set_parent_death_signal(0)
+        .map_err(anyhow::Error::from)
+        .step("pdeathsig")?;
+    fds::keep_only_passed(c.plan.preserve_fds).step("close fds")?;
+    // Last, so that after the filter is on only Ready (write) and execve remain.
+    finish::finish_process(p, || match &c.plan.seccomp {
+        Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
+        None => Ok(()),
+    })
+}

@@ -1,0 +1,62 @@
+//! The end of every child's recipe, the init's and an exec'd process's alike: what makes
+//! the process the one `process` describes, from rlimits to seccomp.
+
+use super::child::{Step, StepResult};
+use crate::errors::errno_text;
+use crate::linux::{capabilities, process, process_attrs, sys};
+use crate::spec::ProcessPlan;
+use anyhow::{anyhow, Result};
+
+/// The end of the recipe, which `exec` runs too: everything that makes this process the
+/// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
+/// filter). Returns what to execve.
+pub fn finish_process(
+    p: &ProcessPlan,
+    mut seccomp: impl FnMut() -> Result<()>,
+) -> StepResult<process::ExecArgs> {
+    process::set_rlimits(p).step("rlimits")?;
+    // These need capabilities the next steps drop.
+    process_attrs::set_scheduling(&p.attrs).step("scheduling")?;
+    process_attrs::set_exec_labels(&p.attrs).step("lsm label")?;
+    // Without noNewPrivileges, loading a filter needs CAP_SYS_ADMIN: do it while we still
+    // have it, before the capabilities and the user change (as runc does).
+    if !p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    capabilities::prepare(&p.caps).step("capabilities")?;
+    process::switch_user(p).step("user")?;
+    capabilities::apply(&p.caps).step("capabilities")?;
+    let umask = p.umask.unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+    nix::unistd::chdir(&p.cwd)
+        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
+        .step("cwd")?;
+    let env = process::env_with_home(p);
+    let path = process::find_executable(&p.args[0], &env).step("exec")?;
+    let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
+    process_attrs::set_personality(&p.attrs).step("personality")?;
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored across execve:
+    // the process would never die of a broken pipe.
+    sys::default_sigpipe()
+        .map_err(|e| anyhow!("reset SIGPIPE: {}", crate::errors::describe_io(&e)))
+        .step("signals")?;
+    process_attrs::set_no_new_privileges(&p.attrs).step("no new privileges")?;
+    // With no_new_privs set anyone may load a filter, so it goes on as late as possible:
+    // the fewer of our own syscalls come after it, the fewer a profile has to allow.
+    if p.attrs.no_new_privileges {
+        seccomp().step("seccomp")?;
+    }
+    Ok(exec)
+}
+
+/// The container's session keyring `_ses.<id>` (`exec` joins the same one).
+pub fn join_keyring(id: &str) -> Result<()> {
+    let name = std::ffi::CString::new(format!("_ses.{id}"))?;
+    match sys::join_session_keyring(&name) {
+        // Kernels without keys, or a seccomp filter on keyctl, are not an error (as in runc).
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => Ok(()),
+        other => {
+            other.map_err(|e| anyhow!("join session keyring: {}", crate::errors::describe_io(&e)))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The parent side shared by `create` and `exec`: clone a child born in its cgroup, keep
+//! a guard that kills it if we fail before it execs, and drive it to Ready over the
+//! channel (see `channel.rs` for the protocol).
+
+use super::channel::{Channel, Msg};
+use crate::errors::errno_text;
+use crate::linux::sys::{self, Forked};
+use crate::logging;
+use anyhow::{anyhow, bail, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, BorrowedFd};
+
+/// A child that has not reached execve (or, for the init, has not been handed over to
+/// state.json): dropping the guard kills and reaps it.
+#[derive(Default)]
+pub struct Guard(Option<i32>);
+
+impl Guard {
+    pub fn watch(&mut self, pid: i32) {
+        self.0 = Some(pid);
+    }
+
+    /// The child made it: it is no longer ours to kill.
+    pub fn release(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let Some(pid) = self.0 else { return };
+        let pid = Pid::from_raw(pid);
+        match kill(pid, Signal::SIGKILL) {
+            Ok(()) | Err(nix::errno::Errno::ESRCH) => {}
+            Err(e) => logging::warn(&format!("kill child {pid}: {}", errno_text(e))),
+        }
+        if let Err(e) = waitpid(pid, None) {
+            logging::warn(&format!("reap child {pid}: {}", errno_text(e)));
+        }
+    }
+}
+
+/// How the child came to be in its v2 cgroup.
+pub struct Cloned {
+    pub pid: i32,
+    /// The kernel lacks CLONE_INTO_CGROUP: the parent must move the child into the v2
+    /// cgroup itself, before it lets the child go on.
+    pub move_into_v2: bool,
+}
+
+/// Clone a child that runs `child` (an entry point that never returns). With a v2 cgroup directory the
+/// child is born in it (clone3 CLONE_INTO_CGROUP): moving a process afterwards costs an
+/// RCU grace period (~10 ms here). When the kernel refuses that directory with EBUSY or
+/// EOPNOTSUPP, `other_v2` may name another one to try (exec: the init's own cgroup).
+pub fn clone_child(
+    flags: u64,
+    v2: Option<BorrowedFd>,
+    other_v2: impl FnOnce() -> Option<std::fs::File>,
+    child: impl FnOnce(),
+) -> std::io::Result<Cloned> {
+    let mut move_into_v2 = false;
+    let forked = match v2 {
+        None => sys::clone_process(flags),
+        Some(fd) => match sys::clone_process_into(flags, fd) {
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG)) => {
+                move_into_v2 = true;
+                sys::clone_process(flags)
+            }
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::EOPNOTSUPP)) => {
+                match other_v2() {
+                    Some(dir) => sys::clone_process_into(flags, dir.as_fd()),
+                    None => Err(e),
+                }
+            }
+            r => r,
+        },
+    }?;
+    match forked {
+        Forked::Child => {
+            child();
+            // The child's entry points never return; should one, it must not run on as
+            // a second copy of the parent.
+            std::process::exit(1)
+        }
+        Forked::Parent(pid) => Ok(Cloned { pid, move_into_v2 }),
+    }
+}
+
+/// How a child that closed its channel ended, for the error message.
+pub fn exit_reason(pid: i32) -> String {
+    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+        Ok(WaitStatus::Exited(_, c)) => format!("exit status {c}"),
+        Ok(WaitStatus::Signaled(_, s, _)) => format!("killed by {s:?}"),
+        _ => "no exit status yet".to_string(),
+    }
+}
+
+/// [2] Read the child's messages until Ready. `what` names the child in errors.
+/// `on_hooks` runs the parent's share of the create-phase hooks when the init asks [1a].
+/// An init that had to fork once more reports its real pid, which the guard takes over.
+pub fn wait_ready(
+    chan: &Channel,
+    pid: &mut i32,
+    guard: &mut Guard,
+    what: &str,
+    mut on_hooks: impl FnMut(i32) -> Result<()>,
+) -> Result<()> {
+    loop {
+        match chan.recv()? {
+            Some(Msg::Ready) => return Ok(()),
+            Some(Msg::InitPid(real)) => {
+                // The intermediate process exits once it has sent this.
+                if let Err(e) = waitpid(Pid::from_raw(*pid), None) {
+                    logging::warn(&format!("reap {what} {pid}: {}", errno_text(e)));
+                }
+                *pid = real;
+                guard.watch(real);
+            }
+            Some(Msg::RunHooks) => {
+                on_hooks(*pid)?;
+                chan.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::Failed { step, error }) => {
+                logging::debug(&format!("{what} failed at step {step}"));
+                bail!("{error}")
+            }
+            Some(other) => bail!("{what}: unexpected message {other:?}"),
+            None => bail!("{what} exited during setup ({})", exit_reason(*pid)),
+        }
+    }
+}
+
+/// After Ready from a process that execs at once: end-of-file on the channel means its
+/// execve happened (the channel is close-on-exec); a Failed means the execve failed.
+pub fn wait_exec(chan: &Channel, pid: i32, what: &str) -> Result<()> {
+    match chan.recv()? {
+        None => Ok(()),
+        Some(Msg::Failed { error, .. }) => Err(anyhow!("{error}")),
+        Some(other) => bail!("{what} {pid}: unexpected message {other:?}"),
+    }
+}
