@@ -603,77 +603,8 @@ impl Drop for TempDir {
     }
 }
 
-/// One line of /proc/PID/mountinfo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MountEntry {
-    pub root: String,
-    pub mount_point: String,
-    /// Per-mount options (ro, nosuid, ...).
-    pub options: Vec<String>,
-    pub fs_type: String,
-    pub source: String,
-    /// Filesystem (super block) options (size=..., mode=...).
-    pub super_options: Vec<String>,
-}
-
-impl MountEntry {
-    pub fn has_option(&self, opt: &str) -> bool {
-        self.options.iter().any(|o| o == opt)
-    }
-
-    pub fn has_super_option(&self, opt: &str) -> bool {
-        self.super_options.iter().any(|o| o == opt)
-    }
-}
-
-fn unescape_mount(s: &str) -> String {
-    // mountinfo escapes space, tab, newline and backslash as \ooo.
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            let v = u32::from(b[i + 1] - b'0') * 64
-                + u32::from(b[i + 2] - b'0') * 8
-                + u32::from(b[i + 3] - b'0');
-            out.push(v as u8);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Parses mountinfo text; lines that do not look like mountinfo are skipped.
-pub fn parse_mountinfo(text: &str) -> Vec<MountEntry> {
-    let mut v = Vec::new();
-    for line in text.lines() {
-        let fields: Vec<&str> = line.split(' ').collect();
-        let Some(sep) = fields.iter().position(|f| *f == "-") else {
-            continue;
-        };
-        if sep < 6 || fields.len() < sep + 3 {
-            continue;
-        }
-        v.push(MountEntry {
-            root: unescape_mount(fields[3]),
-            mount_point: unescape_mount(fields[4]),
-            options: fields[5].split(',').map(str::to_string).collect(),
-            fs_type: fields[sep + 1].to_string(),
-            source: unescape_mount(fields[sep + 2]),
-            super_options: fields
-                .get(sep + 3)
-                .map(|s| s.split(',').map(str::to_string).collect())
-                .unwrap_or_default(),
-        });
-    }
-    v
-}
+// The runtime's own mountinfo parser: the tests read the table the way berth does.
+pub use berth::linux::mountinfo::{parse as parse_mountinfo, MountInfo as MountEntry};
 
 /// The topmost (last listed) mount at `mount_point`.
 pub fn find_mount<'a>(mounts: &'a [MountEntry], mount_point: &str) -> Option<&'a MountEntry> {

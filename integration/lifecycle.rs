@@ -271,6 +271,53 @@ fn kill_stopped_container_fails() {
     berth.delete(&id).ok();
 }
 
+/// containerd's runc shim decides whether a failed kill means "already stopped" by
+/// looking for runc's words in the error (`container not running`, `does not exist`),
+/// and kills with `--all` after the init exited; Kubernetes cannot stop a pod otherwise.
+#[test]
+fn kill_speaks_runc_words_for_the_shim() {
+    let berth = Berth::new("kill-words");
+    let b = sleeper("kill-words");
+    let id = berth.id("kw");
+    berth.start_container(&b, &id);
+    // Signal 0 only checks that the container lives.
+    berth.kill(&id, "0").ok();
+    berth.kill(&id, "KILL").ok();
+    berth.wait_status(&id, "stopped");
+    let out = berth.kill(&id, "KILL").fails();
+    assert!(
+        out.single_error_line().contains("container not running"),
+        "{out}"
+    );
+    let out = berth.kill(&id, "0").fails();
+    assert!(out.stderr.contains("container not running"), "{out}");
+    // --all on a stopped container signals what is left (nothing) and succeeds.
+    berth.run(&["kill", "--all", &id, "9"]).ok();
+    berth.delete(&id).ok();
+    let out = berth.kill(&id, "KILL").fails();
+    assert!(out.single_error_line().contains("does not exist"), "{out}");
+    let out = berth.run(&["kill", "--all", &id, "9"]).fails();
+    assert!(out.stderr.contains("does not exist"), "{out}");
+}
+
+/// Engines tell `exec`'s own failures (255) from the process's exit code.
+#[test]
+fn exec_failure_exit_codes() {
+    let berth = Berth::new("exec-codes");
+    let b = sleeper("exec-codes");
+    let id = berth.id("ec");
+    berth.start_container(&b, &id);
+    let out = berth.run(&["exec", &id, "sh", "-c", "exit 7"]);
+    assert_eq!(out.code, 7, "{out}");
+    let out = berth.run(&["exec", &id, "/no/such/binary"]);
+    assert_eq!(out.code, 255, "{out}");
+    let out = berth.run(&["exec", "no-such-container", "true"]);
+    assert_eq!(out.code, 255, "{out}");
+    berth.delete_force(&id).ok();
+    let out = berth.run(&["exec", &id, "true"]);
+    assert_eq!(out.code, 255, "{out}");
+}
+
 #[test]
 fn delete_stopped_container_removes_it() {
     let berth = Berth::new("delete-stopped");

@@ -23,20 +23,20 @@ fn default_mounts() {
     let berth = Berth::new("rootfs-default");
     let mut b = Bundle::new("rootfs-default");
     let (_, m) = run_with_mounts(&berth, &mut b, "true");
-    assert_eq!(expect_mount(&m, "/proc").fs_type, "proc");
+    assert_eq!(expect_mount(&m, "/proc").fstype, "proc");
     let dev = expect_mount(&m, "/dev");
-    assert_eq!(dev.fs_type, "tmpfs");
+    assert_eq!(dev.fstype, "tmpfs");
     assert!(dev.has_option("nosuid"), "{dev:?}");
     assert!(dev.has_super_option("mode=755"), "{dev:?}");
-    assert_eq!(expect_mount(&m, "/dev/pts").fs_type, "devpts");
+    assert_eq!(expect_mount(&m, "/dev/pts").fstype, "devpts");
     let shm = expect_mount(&m, "/dev/shm");
-    assert_eq!(shm.fs_type, "tmpfs");
+    assert_eq!(shm.fstype, "tmpfs");
     for o in ["nosuid", "noexec", "nodev"] {
         assert!(shm.has_option(o), "/dev/shm lacks {o}: {shm:?}");
     }
-    assert_eq!(expect_mount(&m, "/dev/mqueue").fs_type, "mqueue");
+    assert_eq!(expect_mount(&m, "/dev/mqueue").fstype, "mqueue");
     let sys = expect_mount(&m, "/sys");
-    assert_eq!(sys.fs_type, "sysfs");
+    assert_eq!(sys.fstype, "sysfs");
     assert!(sys.has_option("ro"), "/sys should be ro: {sys:?}");
     // The base config has root.readonly = true.
     assert!(expect_mount(&m, "/").has_option("ro"));
@@ -154,7 +154,7 @@ fn tmpfs_with_size_and_mode() {
     );
     assert_eq!(out, "700\nwritable\n");
     let e = expect_mount(&m, "/mnt/small");
-    assert_eq!(e.fs_type, "tmpfs");
+    assert_eq!(e.fstype, "tmpfs");
     assert!(e.has_super_option("size=1024k"), "{e:?}");
     assert!(e.has_super_option("mode=700"), "{e:?}");
     assert!(e.has_option("nosuid") && e.has_option("nodev"), "{e:?}");
@@ -208,7 +208,7 @@ fn masked_paths() {
     );
     assert!(!out.contains("SECRET"), "masked content visible: {out}");
     assert_eq!(out, "|\n|\nend\n");
-    assert_eq!(expect_mount(&m, "/etc/secretdir").fs_type, "tmpfs");
+    assert_eq!(expect_mount(&m, "/etc/secretdir").fstype, "tmpfs");
     expect_mount(&m, "/etc/secret");
     // The default masks of the base config are applied too (those that exist here).
     for p in base_config()["linux"]["maskedPaths"].as_array().unwrap() {
@@ -345,7 +345,7 @@ fn missing_mount_destinations_are_created() {
         "cat /etc/conf.d/injected.conf; test -f /etc/conf.d/injected.conf && echo is-file",
     );
     assert_eq!(out, "injected\nis-file\n");
-    assert_eq!(expect_mount(&m, "/new/dir/deep").fs_type, "tmpfs");
+    assert_eq!(expect_mount(&m, "/new/dir/deep").fstype, "tmpfs");
     expect_mount(&m, "/etc/conf.d/injected.conf");
 }
 

@@ -60,6 +60,7 @@ pub fn listen(state_dir: &Path) -> Result<Option<UnixDatagram>> {
         return Ok(None);
     }
     let path = dir.join(SOCKET_NAME);
+    // A socket left by an earlier `start` that died; bind reports anything else.
     let _ = std::fs::remove_file(&path);
     let sock = UnixDatagram::bind(&path).map_err(|e| {
         anyhow!(

@@ -182,7 +182,9 @@ impl ContainerDir {
         }
         let dir = ContainerDir::lock(path, id);
         if dir.is_err() {
-            let _ = std::fs::remove_dir_all(root.join(id));
+            if let Err(e) = std::fs::remove_dir_all(root.join(id)) {
+                crate::logging::warn(&format!("create: remove {}: {e}", root.join(id).display()));
+            }
         }
         dir
     }

@@ -32,6 +32,18 @@ fn unescape(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+impl MountInfo {
+    /// A per-mount option (ro, nosuid, ...).
+    pub fn has_option(&self, opt: &str) -> bool {
+        self.options.split(',').any(|o| o == opt)
+    }
+
+    /// A filesystem (super block) option (size=..., mode=...).
+    pub fn has_super_option(&self, opt: &str) -> bool {
+        self.super_options.split(',').any(|o| o == opt)
+    }
+}
+
 pub fn parse_line(line: &str) -> Option<MountInfo> {
     let (left, right) = line.split_once(" - ")?;
     let l: Vec<&str> = left.split(' ').collect();

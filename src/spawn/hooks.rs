@@ -109,8 +109,10 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     let status = match wait_timeout(&mut child, timeout)? {
         Some(s) => s,
         None => {
-            let _ = child.kill();
-            let _ = child.wait();
+            // Killing can only fail if it exited meanwhile; the wait reaps it either way.
+            if let Err(e) = child.kill().and_then(|()| child.wait().map(drop)) {
+                crate::logging::warn(&format!("hook: kill after timeout: {e}"));
+            }
             bail!(
                 "timed out after {}s and was killed",
                 h.timeout().unwrap_or(0)
@@ -122,6 +124,7 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
     }
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
+        // The hook's stderr only adds detail to the error; an unreadable one adds none.
         let _ = e.read_to_string(&mut err);
     }
     let err = err.trim();

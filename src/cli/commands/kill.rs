@@ -7,6 +7,10 @@ use anyhow::Result;
 use std::path::Path;
 
 pub fn run(root: &Path, a: &KillArgs) -> Result<()> {
-    let sig = parse_signal(&a.signal)?;
+    // Signal 0 delivers nothing; it asks whether the container is alive (as runc's kill).
+    let sig = match a.signal.as_str() {
+        "0" => 0,
+        s => parse_signal(s)?,
+    };
     Container::open(root, &a.id)?.signal(sig, a.all)
 }
