@@ -5,9 +5,6 @@
 //! init, exec) → `spec` (config.json → Plan, pure), `cgroups`, `seccomp`, `linux`
 //! (syscalls, procfs, namespaces, rootfs) → `errors`, `logging`, `timefmt`.
 
-// MS_* and other kernel flags are c_ulong: u64 here but u32 on 32-bit targets, so the
-// casts that look redundant on x86_64 are what keeps the code portable.
-#![allow(clippy::unnecessary_cast)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cgroups;

@@ -65,12 +65,14 @@ pub fn install(plan: &SeccompPlan, agent: Option<OwnedFd>, state: &str) -> Resul
     Ok(())
 }
 
-/// The runtime-spec's "container process state" for the agent.
+/// The runtime-spec's "container process state" for the agent. Its ociVersion is the
+/// one of the container state it wraps (berth's `spec::SPEC_VERSION`): taking it from
+/// there keeps seccomp below `spec`, which compiles profiles with it.
 fn process_state(l: &Listener, state: &str) -> Result<String> {
     let state: serde_json::Value =
         serde_json::from_str(state).context("seccomp: container state")?;
     let mut msg = serde_json::json!({
-        "ociVersion": crate::container::state::SPEC_VERSION,
+        "ociVersion": state["ociVersion"],
         "fds": ["seccompFd"],
         "pid": state["pid"],
         "state": state,

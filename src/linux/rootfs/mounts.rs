@@ -18,23 +18,19 @@ pub struct MountEnv {
     pub cgroupns: bool,
 }
 
-fn flags(bits: u64) -> MsFlags {
-    MsFlags::from_bits_retain(bits as libc::c_ulong)
-}
-
 /// Flags that only say "bind" and must not reach a plain filesystem mount.
-fn without_bind(bits: u64) -> u64 {
-    bits & !((libc::MS_BIND | libc::MS_REC) as u64)
+pub fn without_bind(flags: MsFlags) -> MsFlags {
+    flags.difference(MsFlags::MS_BIND | MsFlags::MS_REC)
 }
 
 fn sys_mount(
     src: Option<&Path>,
     target: &Path,
     fstype: Option<&str>,
-    fl: u64,
+    fl: MsFlags,
     data: Option<&str>,
 ) -> std::result::Result<(), Errno> {
-    mount(src, target, fstype, flags(fl), data)
+    mount(src, target, fstype, fl, data)
 }
 
 /// Mount one `mounts[]` entry below `root`.
@@ -62,14 +58,19 @@ pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()
     let r = m.opts.recursive_attrs;
     if !r.is_empty() {
         // rro, rnosuid, ...: the whole tree below the mount, not just its top (Linux 5.12+).
-        crate::linux::sys::mount_setattr(target.as_fd(), true, r.attr_set, r.attr_clr)
-            .map_err(|e| {
-                anyhow!(
-                    "recursive mount options: {}",
-                    crate::errors::describe_io(&e)
-                )
-            })
-            .with_context(what)?;
+        crate::linux::sys::mount_setattr(
+            target.as_fd(),
+            true,
+            r.attr_set.bits(),
+            r.attr_clr.bits(),
+        )
+        .map_err(|e| {
+            anyhow!(
+                "recursive mount options: {}",
+                crate::errors::describe_io(&e)
+            )
+        })
+        .with_context(what)?;
     }
     for &p in &m.opts.propagation {
         let t = fd_path(target.as_fd());
@@ -96,22 +97,22 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
     }
     .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
     let rec = if m.opts.recursive_bind {
-        libc::MS_REC as u64
+        MsFlags::MS_REC
     } else {
-        0
+        MsFlags::empty()
     };
     sys_mount(
         Some(src),
         &fd_path(target.as_fd()),
         None,
-        libc::MS_BIND as u64 | rec,
+        MsFlags::MS_BIND | rec,
         None,
     )
     .map_err(|e| anyhow!("bind {}: {}", src.display(), errno_text(e)))?;
     // The fd still points below the new mount; open again to reach the mount itself.
     let target = open_in_root(root, &m.destination)?;
     let extra = without_bind(m.opts.flags);
-    if extra != 0 {
+    if !extra.is_empty() {
         remount_bind(&fd_path(target.as_fd()), extra, env.userns)?;
     }
     Ok(target)
@@ -119,8 +120,8 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
 
 /// Change the flags of a bind mount. Inside a user namespace the kernel refuses to drop
 /// nosuid/nodev/noexec/ro that the host set ("locked"), so those are kept.
-pub fn remount_bind(target: &Path, extra: u64, keep_locked: bool) -> Result<()> {
-    let mut fl = (libc::MS_BIND | libc::MS_REMOUNT) as u64 | extra;
+pub fn remount_bind(target: &Path, extra: MsFlags, keep_locked: bool) -> Result<()> {
+    let mut fl = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | extra;
     if keep_locked {
         fl |= locked_flags(target);
     }
@@ -135,24 +136,24 @@ pub fn remount_bind(target: &Path, extra: u64, keep_locked: bool) -> Result<()> 
 }
 
 /// The nosuid/nodev/noexec/ro/atime flags a mount has now, which a remount must keep.
-fn locked_flags(target: &Path) -> u64 {
+fn locked_flags(target: &Path) -> MsFlags {
     let Ok(st) = nix::sys::statvfs::statvfs(target) else {
-        return 0;
+        return MsFlags::empty();
     };
     use nix::sys::statvfs::FsFlags as F;
     let f = st.flags();
-    let mut out = 0;
+    let mut out = MsFlags::empty();
     for (have, ms) in [
-        (F::ST_NOSUID, libc::MS_NOSUID),
-        (F::ST_NODEV, libc::MS_NODEV),
-        (F::ST_NOEXEC, libc::MS_NOEXEC),
-        (F::ST_RDONLY, libc::MS_RDONLY),
-        (F::ST_NOATIME, libc::MS_NOATIME),
-        (F::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (F::ST_RELATIME, libc::MS_RELATIME),
+        (F::ST_NOSUID, MsFlags::MS_NOSUID),
+        (F::ST_NODEV, MsFlags::MS_NODEV),
+        (F::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (F::ST_RDONLY, MsFlags::MS_RDONLY),
+        (F::ST_NOATIME, MsFlags::MS_NOATIME),
+        (F::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (F::ST_RELATIME, MsFlags::MS_RELATIME),
     ] {
         if f.contains(have) {
-            out |= ms as u64;
+            out |= ms;
         }
     }
     out
@@ -187,11 +188,11 @@ fn filesystem(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd
                 Some(Path::new(host)),
                 &t,
                 None,
-                (libc::MS_BIND | libc::MS_REC) as u64,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
             )
             .map_err(|e| anyhow!("bind {host}: {}", errno_text(e)))?;
-            if fl != 0 {
+            if !fl.is_empty() {
                 let again = open_in_root(root, &m.destination)?;
                 remount_bind(&fd_path(again.as_fd()), fl, env.userns)?;
             }
