@@ -24,8 +24,9 @@ pub mod v1;
 pub mod v2;
 
 use crate::errors::describe_io;
+use crate::linux::procfs;
 use anyhow::{anyhow, bail, Result};
-use mode::{Host, Mode};
+use mode::{CgroupHost, Mode};
 use oci_spec::runtime::LinuxResources;
 use serde::{Deserialize, Serialize};
 use std::io::Write as _;
@@ -110,7 +111,7 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn from_host(host: &Host) -> Layout {
+    pub fn from_host(host: &CgroupHost) -> Layout {
         let read = |p: &str, dflt: &str| {
             std::fs::read_to_string(p)
                 .map(|s| s.trim().to_string())
@@ -132,7 +133,7 @@ impl Layout {
     /// The layout a created container's cgroup has (for `update`: the host's view may
     /// differ from the one the container was made in).
     pub fn from_cgroup(cg: &Cgroup) -> Layout {
-        let mut l = Layout::from_host(&Host {
+        let mut l = Layout::from_host(&CgroupHost {
             mode: cg.mode,
             v1: Vec::new(),
             v2: None,
@@ -204,7 +205,7 @@ impl Cgroup {
 
 /// Everything `create` needs, worked out and checked before anything is made.
 pub struct Prepared {
-    pub host: Host,
+    pub host: CgroupHost,
     pub place: path::Where,
     pub writes: Vec<Write>,
     /// The device rules, loaded as an eBPF program on the v2 directory (`None` when the
@@ -219,7 +220,7 @@ pub fn prepare(
     nodes: &[devices::Node],
     id: &str,
 ) -> Result<Option<Prepared>> {
-    let host = Host::detect()?;
+    let host = CgroupHost::detect()?;
     if host.v1.is_empty() && host.v2.is_none() {
         crate::logging::debug("cgroups: none mounted on this host; the container gets none");
         return Ok(None);
@@ -228,7 +229,7 @@ pub fn prepare(
     let layout = Layout::from_host(&host);
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
-    let mut writes = resources::plan(res, &layout, &resources::Current::default())?;
+    let mut writes = resources::plan(res, &layout, &v1::Current::default())?;
     let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]), nodes)?;
     let v1_devices = host.mode != Mode::Unified && layout.v1.iter().any(|c| c == "devices");
     let bpf = if v1_devices {
@@ -250,7 +251,7 @@ pub fn prepare(
 
 /// Make the container's directories. On failure, what was made is removed again.
 pub fn create(p: &Prepared) -> Result<Cgroup> {
-    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let proc_cgroup = procfs::own_cgroup_lines();
     let mut cg = Cgroup {
         mode: p.host.mode,
         dirs: Vec::new(),

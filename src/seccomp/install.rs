@@ -82,3 +82,26 @@ fn process_state(l: &Listener, state: &str) -> Result<String> {
     }
     Ok(msg.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_state_wraps_the_container_state() {
+        let l = Listener {
+            path: "/run/agent.sock".into(),
+            metadata: Some("m".to_string()),
+        };
+        let state = r#"{"ociVersion":"1.2.1","id":"c","pid":42,"status":"creating"}"#;
+        let msg: serde_json::Value =
+            serde_json::from_str(&process_state(&l, state).unwrap()).unwrap();
+        assert_eq!(msg["ociVersion"], "1.2.1");
+        assert_eq!(msg["fds"], serde_json::json!(["seccompFd"]));
+        assert_eq!(
+            (msg["pid"].as_i64(), msg["metadata"].as_str()),
+            (Some(42), Some("m"))
+        );
+        assert_eq!(msg["state"]["id"], "c");
+    }
+}
