@@ -1,9 +1,9 @@
 //! Load the compiled filter in the init (or an exec'd process) with seccomp(2), and hand
 //! a notifying profile's listener to the agent at `listenerPath`.
 
-use super::{Listener, SeccompPlan};
 use crate::errors::describe_io;
 use crate::logging;
+use crate::spec::seccomp::{Listener, SeccompPlan};
 use anyhow::{anyhow, bail, Context, Result};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
@@ -65,14 +65,12 @@ pub fn install(plan: &SeccompPlan, agent: Option<OwnedFd>, state: &str) -> Resul
     Ok(())
 }
 
-/// The runtime-spec's "container process state" for the agent. Its ociVersion is the
-/// one of the container state it wraps (berth's `spec::SPEC_VERSION`): taking it from
-/// there keeps seccomp below `spec`, which compiles profiles with it.
+/// The runtime-spec's "container process state" for the agent.
 fn process_state(l: &Listener, state: &str) -> Result<String> {
     let state: serde_json::Value =
         serde_json::from_str(state).context("seccomp: container state")?;
     let mut msg = serde_json::json!({
-        "ociVersion": state["ociVersion"],
+        "ociVersion": crate::spec::SPEC_VERSION,
         "fds": ["seccompFd"],
         "pid": state["pid"],
         "state": state,
@@ -96,7 +94,7 @@ mod tests {
         let state = r#"{"ociVersion":"1.2.1","id":"c","pid":42,"status":"creating"}"#;
         let msg: serde_json::Value =
             serde_json::from_str(&process_state(&l, state).unwrap()).unwrap();
-        assert_eq!(msg["ociVersion"], "1.2.1");
+        assert_eq!(msg["ociVersion"], crate::spec::SPEC_VERSION);
         assert_eq!(msg["fds"], serde_json::json!(["seccompFd"]));
         assert_eq!(
             (msg["pid"].as_i64(), msg["metadata"].as_str()),

@@ -20,7 +20,7 @@ pub fn spec_from_value(mut raw: serde_json::Value, path: &Path) -> Result<Spec> 
     // A first, untyped pass for what oci-spec parses too loosely or wrongly.
     super::caps::check_names(&raw)?;
     super::attrs::fix_raw(&mut raw)?;
-    crate::seccomp::check_raw(&raw)?;
+    super::seccomp::check_raw(&raw)?;
     serde_path_to_error::deserialize(raw).map_err(|e| {
         let at = e.path().to_string();
         if at == "." {

@@ -4,7 +4,7 @@
 //! the validation rules without root. Errors name the config key they are about.
 //! `plan` walks the config a section at a time, each in a file of its own:
 //! `namespaces`, `idmaps`, `process` (with `caps` and `attrs`), `sysctl`, `mounts`
-//! (with `mount_opts`) and `devices`.
+//! (with `mount_opts`), `devices` and `seccomp` (compiled here, in the parent).
 
 pub mod attrs;
 pub mod caps;
@@ -15,6 +15,7 @@ pub mod mount_opts;
 pub mod mounts;
 pub mod namespaces;
 pub mod process;
+pub mod seccomp;
 pub mod sysctl;
 
 pub use devices::DevicePlan;
@@ -58,7 +59,7 @@ pub struct Plan {
     pub sysctl: Vec<(String, String)>,
     pub process: ProcessPlan,
     /// `linux.seccomp`, compiled here in the parent; the init installs it.
-    pub seccomp: Option<crate::seccomp::SeccompPlan>,
+    pub seccomp: Option<seccomp::SeccompPlan>,
     pub annotations: HashMap<String, String>,
     pub hooks: oci_spec::runtime::Hooks,
     /// `linux.cgroupsPath`, checked when the cgroup is placed.
@@ -103,11 +104,7 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
         domainname,
         sysctl,
         process,
-        seccomp: linux
-            .seccomp()
-            .as_ref()
-            .map(crate::seccomp::plan)
-            .transpose()?,
+        seccomp: linux.seccomp().as_ref().map(seccomp::plan).transpose()?,
         annotations: spec.annotations().clone().unwrap_or_default(),
         hooks: spec.hooks().clone().unwrap_or_default(),
         cgroups_path: linux.cgroups_path().clone(),

@@ -2,8 +2,8 @@
 //! one cgroup2 mount on a unified host; a tmpfs holding each v1 hierarchy (and the v2
 //! `unified` one) on legacy and hybrid hosts, as runc lays them out.
 
-use super::mounts::{remount_bind, without_bind, MountEnv};
 use super::paths::{fd_path, mkdir_all, open_in_root};
+use super::remount::{remount_bind, without_bind, MountEnv};
 use crate::errors::errno_text;
 use crate::linux::mountinfo::{self, MountInfo};
 use crate::linux::procfs;

@@ -5,12 +5,13 @@ pub mod cgroupfs;
 pub mod devices;
 pub mod mounts;
 pub mod paths;
+pub mod remount;
 
 use crate::errors::errno_text;
 use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, Context, Result};
-use mounts::MountEnv;
+use remount::MountEnv;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -169,7 +170,7 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
         mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}] ({p})"))?;
     }
     if plan.readonly_root {
-        mounts::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
+        remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
     }
     Ok(())
 }
@@ -198,7 +199,7 @@ fn readonly_path(path: &Path, userns: bool) -> Result<()> {
     .map_err(|e| anyhow!("bind: {}", errno_text(e)))?;
     let again = open_existing(path)?.ok_or_else(|| anyhow!("vanished"))?;
     let _ = userns;
-    mounts::remount_bind(&paths::fd_path(again.as_fd()), MsFlags::MS_RDONLY, true)
+    remount::remount_bind(&paths::fd_path(again.as_fd()), MsFlags::MS_RDONLY, true)
 }
 
 fn mask_path(path: &Path) -> Result<()> {

@@ -460,7 +460,7 @@ fn raw_names_are_checked_with_their_key() {
 
 /// The Docker-like profile the integration tests and the bench use.
 fn docker_like() -> SeccompPlan {
-    compile(include_str!("../../bench/seccomp-default.json"))
+    compile(include_str!("../../../bench/seccomp-default.json"))
 }
 
 #[test]
