@@ -301,38 +301,15 @@ impl Terminal {
             drop(fds);
 
             // Signals first: a resize is applied before the input typed after it.
-            loop {
-                match sfd.read_signal() {
-                    Ok(Some(si)) => {
-                        let sig = si.ssi_signo as i32;
-                        if sig == libc::SIGWINCH {
-                            self.resize();
-                        } else if let Some(code) = on_signal(sig) {
-                            self.drain(&mut out, &mut buf);
-                            return Ok(code);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(Errno::EINTR) => continue,
-                    Err(e) => bail!("console: read signalfd: {}", errno_text(e)),
-                }
+            if let Some(code) = self.take_signals(&sfd, &mut on_signal)? {
+                self.drain(&mut out, &mut buf);
+                return Ok(code);
             }
             if master_ready {
-                match nix::unistd::read(&self.master, &mut buf) {
-                    Ok(0) | Err(Errno::EIO) => {
-                        // Every slave fd is closed: nothing more will come out.
-                        master_open = false;
-                        pending.clear();
-                    }
-                    Ok(n) => out.write(&buf[..n]),
-                    Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
-                    Err(e) => {
-                        logging::debug(&format!("console: read master: {}", errno_text(e)));
-                        master_open = false;
-                        pending.clear();
-                    }
-                }
-                if master_open && !pending.is_empty() {
+                master_open = self.copy_out(&mut out, &mut buf);
+                if !master_open {
+                    pending.clear();
+                } else if !pending.is_empty() {
                     self.feed(&mut pending);
                 }
             }
@@ -346,6 +323,47 @@ impl Terminal {
                     Err(Errno::EAGAIN) | Err(Errno::EINTR) => {}
                     Err(_) => stdin_open = false,
                 }
+            }
+        }
+    }
+
+    /// Handle the signals that have come: SIGWINCH resizes, the rest go to `on_signal`,
+    /// until it reports the container's exit code.
+    fn take_signals(
+        &self,
+        sfd: &SignalFd,
+        on_signal: &mut impl FnMut(i32) -> Option<i32>,
+    ) -> Result<Option<i32>> {
+        loop {
+            match sfd.read_signal() {
+                Ok(Some(si)) => {
+                    let sig = si.ssi_signo as i32;
+                    if sig == libc::SIGWINCH {
+                        self.resize();
+                    } else if let Some(code) = on_signal(sig) {
+                        return Ok(Some(code));
+                    }
+                }
+                Ok(None) => return Ok(None),
+                Err(Errno::EINTR) => continue,
+                Err(e) => bail!("console: read signalfd: {}", errno_text(e)),
+            }
+        }
+    }
+
+    /// Copy what the master has to our stdout; false once it will give no more.
+    fn copy_out(&self, out: &mut Output, buf: &mut [u8]) -> bool {
+        match nix::unistd::read(&self.master, buf) {
+            // Every slave fd is closed: nothing more will come out.
+            Ok(0) | Err(Errno::EIO) => false,
+            Ok(n) => {
+                out.write(&buf[..n]);
+                true
+            }
+            Err(Errno::EAGAIN) | Err(Errno::EINTR) => true,
+            Err(e) => {
+                logging::debug(&format!("console: read master: {}", errno_text(e)));
+                false
             }
         }
     }

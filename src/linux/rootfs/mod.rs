@@ -11,8 +11,8 @@ use crate::errors::errno_text;
 use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, Context, Result};
-use remount::MountEnv;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use remount::MountEnv;
 use std::os::fd::AsFd;
 use std::path::Path;
 
