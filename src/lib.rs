@@ -2,8 +2,9 @@
 //!
 //! The layers, each using only those below it:
 //! `cli` (flags → calls) → `container` (lifecycle, state, hooks) → `spawn` (clone,
-//! init, exec) → `spec` (config.json → Plan, pure), `cgroups`, `seccomp`, `linux`
-//! (syscalls, procfs, namespaces, rootfs) → `errors`, `logging`, `timefmt`.
+//! init, exec) → `seccomp` (install filters), `cgroups` → `linux` (syscalls, procfs,
+//! namespaces, rootfs) → `spec` (config.json → Plan: checks, capability and seccomp
+//! planning) → `errors`, `logging`, `timefmt`. `tools/modcycles.py` checks it.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
