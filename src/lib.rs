@@ -2,12 +2,10 @@
 //!
 //! The layers, each using only those below it:
 //! `cli` (flags → calls) → `container` (lifecycle, state, hooks) → `spawn` (clone,
-//! init, exec) → `spec` (config.json → Plan, pure), `cgroups`, `seccomp`, `linux`
-//! (syscalls, procfs, namespaces, rootfs) → `errors`, `logging`, `timefmt`.
+//! init, exec) → `seccomp` (install filters), `cgroups` → `linux` (syscalls, procfs,
+//! namespaces, rootfs) → `spec` (config.json → Plan: checks, capability and seccomp
+//! planning) → `errors`, `logging`, `timefmt`. `tools/modcycles.py` checks it.
 
-// MS_* and other kernel flags are c_ulong: u64 here but u32 on 32-bit targets, so the
-// casts that look redundant on x86_64 are what keeps the code portable.
-#![allow(clippy::unnecessary_cast)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cgroups;

@@ -2,6 +2,7 @@
 //! v2 hierarchy) or legacy (v1 only) — and where each hierarchy is mounted.
 
 use crate::linux::mountinfo::{self, MountInfo};
+use crate::linux::procfs::{self, CgroupLine};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -46,15 +47,19 @@ pub struct Hierarchy {
     pub root: PathBuf,
 }
 
+/// The host's cgroup layout: its mode and where each hierarchy is mounted.
 #[derive(Debug, Clone)]
-pub struct Host {
+pub struct CgroupHost {
     pub mode: Mode,
     pub v1: Vec<Hierarchy>,
     pub v2: Option<Hierarchy>,
 }
 
-impl Host {
-    pub fn detect() -> Result<Host> {
+/// The old name, for callers in spawn/ (`cgroups::mode::Host::detect`).
+pub use self::CgroupHost as Host;
+
+impl CgroupHost {
+    pub fn detect() -> Result<CgroupHost> {
         let unified = nix::sys::statfs::statfs(CGROUP_ROOT)
             .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
             .unwrap_or(false);
@@ -77,14 +82,14 @@ impl Host {
 
 /// Work out the layout from the mount table. `unified` says /sys/fs/cgroup itself is a
 /// cgroup2 mount: then whatever v1 mounts the table still lists are hidden beneath it.
-pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> Host {
+pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> CgroupHost {
     let root = Path::new(CGROUP_ROOT);
     if unified {
         let m = mounts
             .iter()
             .rev()
             .find(|m| m.fstype == "cgroup2" && Path::new(&m.mount_point) == root);
-        return Host {
+        return CgroupHost {
             mode: Mode::Unified,
             v1: Vec::new(),
             v2: Some(Hierarchy {
@@ -130,29 +135,14 @@ pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> Host {
     } else {
         Mode::Legacy
     };
-    Host { mode, v1, v2 }
+    CgroupHost { mode, v1, v2 }
 }
 
-/// This process's own cgroup in one hierarchy, from /proc/self/cgroup text: the line
+/// This process's own cgroup in one hierarchy, from /proc/self/cgroup: the line
 /// whose controllers match (v1) or the "0::" line (v2).
-pub fn own_cgroup(proc_cgroup: &str, h: &Hierarchy) -> PathBuf {
-    for line in proc_cgroup.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let matches = if h.controllers.is_empty() {
-            ctrls.is_empty()
-        } else {
-            ctrls
-                .split(',')
-                .any(|c| h.controllers.iter().any(|x| x == c))
-        };
-        if matches {
-            return PathBuf::from(path);
-        }
-    }
-    PathBuf::from("/")
+pub fn own_cgroup(proc_cgroup: &[CgroupLine], h: &Hierarchy) -> PathBuf {
+    procfs::cgroup_for(proc_cgroup, &h.controllers)
+        .map_or_else(|| PathBuf::from("/"), |l| PathBuf::from(&l.path))
 }
 
 #[cfg(test)]
@@ -204,7 +194,7 @@ mod tests {
 
     #[test]
     fn own_cgroup_per_hierarchy() {
-        let text = "4:memory:/a/b\n2:cpu,cpuacct:/\n0::/user.slice\n";
+        let text = &procfs::parse_cgroup("4:memory:/a/b\n2:cpu,cpuacct:/\n0::/user.slice\n");
         let h = from_mounts(&mountinfo::parse(HYBRID), false);
         let mem = h.v1.iter().find(|x| x.controllers == ["memory"]).unwrap();
         assert_eq!(own_cgroup(text, mem), PathBuf::from("/a/b"));

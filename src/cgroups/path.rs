@@ -3,6 +3,7 @@
 //! and no path at all means `<own cgroup>/<container id>`.
 
 use super::mode::{own_cgroup, Hierarchy};
+use crate::linux::procfs::CgroupLine;
 use anyhow::{bail, Result};
 use std::path::{Component, Path, PathBuf};
 
@@ -45,8 +46,8 @@ pub fn parse(cgroups_path: Option<&Path>, id: &str) -> Result<Where> {
     })
 }
 
-/// The container's directory in one hierarchy, given /proc/self/cgroup's text.
-pub fn dir_in(h: &Hierarchy, proc_cgroup: &str, w: &Where) -> PathBuf {
+/// The container's directory in one hierarchy, given /proc/self/cgroup.
+pub fn dir_in(h: &Hierarchy, proc_cgroup: &[CgroupLine], w: &Where) -> PathBuf {
     match w {
         Where::Absolute(rel) => h.mount_point.join(rel),
         Where::UnderOwn(rel) => {
@@ -62,6 +63,7 @@ pub fn dir_in(h: &Hierarchy, proc_cgroup: &str, w: &Where) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::linux::procfs::parse_cgroup;
 
     fn h(ctrl: &str, mp: &str) -> Hierarchy {
         Hierarchy {
@@ -77,7 +79,7 @@ mod tests {
 
     #[test]
     fn runc_rules() {
-        let text = "4:memory:/runtime/x\n1:cpu:/\n0::/user.slice\n";
+        let text = &parse_cgroup("4:memory:/runtime/x\n1:cpu:/\n0::/user.slice\n");
         let mem = h("memory", "/sys/fs/cgroup/memory");
         let cpu = h("cpu", "/sys/fs/cgroup/cpu");
         let v2 = h("", "/sys/fs/cgroup/unified");
@@ -122,7 +124,7 @@ mod tests {
     fn namespaced_mount_root() {
         let mut m = h("memory", "/sys/fs/cgroup/memory");
         m.root = PathBuf::from("/outer");
-        let text = "4:memory:/outer/inner\n";
+        let text = &parse_cgroup("4:memory:/outer/inner\n");
         let w = parse(None, "c1").unwrap();
         assert_eq!(
             dir_in(&m, text, &w),

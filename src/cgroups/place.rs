@@ -4,10 +4,11 @@
 //! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there
 //! (into the v2 one with clone3's CLONE_INTO_CGROUP), and steps back out.
 
-use super::mode::Host;
+use super::mode::CgroupHost;
 use super::path::{dir_in, Where};
 use super::{write_file, Cgroup};
 use crate::errors::describe_io;
+use crate::linux::procfs;
 use anyhow::{anyhow, Result};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::PathBuf;
@@ -51,8 +52,8 @@ impl Drop for Birth {
 
 /// Step into the container's v1 cgroups. Only from a single-threaded process, which
 /// berth is until the clone.
-pub fn step_in(cg: &Cgroup, host: &Host) -> Result<Birth> {
-    let proc_cgroup = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
+    let proc_cgroup = procfs::own_cgroup_lines();
     let mut birth = Birth {
         back: Vec::new(),
         v2: None,

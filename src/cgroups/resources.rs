@@ -6,102 +6,32 @@ use super::{v1, v2, Layout, Target, Write};
 use anyhow::{bail, Result};
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
-/// Values read from the live cgroup that change how an update is written.
-#[derive(Debug, Clone, Default)]
-pub struct Current {
-    /// v1 memory.limit_in_bytes: raising memory+swap above it must come before raising
-    /// the memory limit, lowering it after.
-    pub memory_limit: Option<u64>,
-}
+/// Defined beside the v1 memory writes that use it; named here for `update`.
+pub use super::v1::Current;
 
 const MEM: &str = "linux.resources.memory";
 const CPU: &str = "linux.resources.cpu";
 
+/// The writes for `linux.resources`, a section at a time, each checked first.
 pub fn plan(res: &LinuxResources, layout: &Layout, cur: &Current) -> Result<Vec<Write>> {
     let mut w = Vec::new();
     if let Some(m) = res.memory().as_ref().filter(|m| memory_set(m)) {
-        check_memory(m)?;
-        w.extend(match layout.target(MEM, "memory", "memory")? {
-            Target::V1(_) => v1::memory(m, cur)?,
-            Target::V2 => v2::memory(m)?,
-        });
+        w.extend(memory(m, layout, cur)?);
     }
     if let Some(c) = res.cpu() {
-        check_cpu(c)?;
-        let realtime = c.realtime_runtime().is_some_and(|r| r != 0)
-            || c.realtime_period().is_some_and(|p| p != 0);
-        if realtime && layout.mode == super::Mode::Unified {
-            bail!("{CPU}.realtimeRuntime: real-time scheduling is not supported on cgroup v2");
-        }
-        if cpu_set(c) {
-            w.extend(match layout.target(CPU, "cpu", "cpu")? {
-                Target::V1(_) => v1::cpu(c),
-                Target::V2 => v2::cpu(c)?,
-            });
-        }
-        if c.cpus().is_some() || c.mems().is_some() {
-            check_cpuset(c, layout)?;
-            let t = layout.target(&format!("{CPU}.cpus"), "cpuset", "cpuset")?;
-            w.extend(cpuset(c, t));
-        }
+        w.extend(cpu(c, layout)?);
     }
     if let Some(p) = res.pids() {
-        let limit = p.limit();
-        if limit < -1 {
-            bail!("linux.resources.pids.limit: invalid value {limit} (-1 means no limit)");
-        }
-        if limit != 0 {
-            let value = if limit < 0 {
-                "max".to_string()
-            } else {
-                limit.to_string()
-            };
-            let t = layout.target("linux.resources.pids", "pids", "pids")?;
-            w.push(Write::new(
-                t,
-                "pids.max",
-                value,
-                "linux.resources.pids.limit",
-            ));
-        }
+        w.extend(pids(p, layout)?);
     }
     if let Some(b) = res.block_io() {
-        check_blkio(b)?;
-        if blkio_set(b) {
-            w.extend(
-                match layout.target("linux.resources.blockIO", "blkio", "io")? {
-                    Target::V1(_) => v1::blkio(b),
-                    Target::V2 => v2::io(b),
-                },
-            );
-        }
+        w.extend(block_io(b, layout)?);
     }
     if let Some(h) = res.hugepage_limits().as_ref().filter(|h| !h.is_empty()) {
-        for (i, l) in h.iter().enumerate() {
-            check_page_size(i, l.page_size())?;
-            if l.limit() < -1 {
-                bail!(
-                    "linux.resources.hugepageLimits[{i}].limit: invalid value {}",
-                    l.limit()
-                );
-            }
-        }
-        w.extend(
-            match layout.target("linux.resources.hugepageLimits", "hugetlb", "hugetlb")? {
-                Target::V1(_) => v1::hugetlb(h),
-                Target::V2 => v2::hugetlb(h),
-            },
-        );
+        w.extend(hugetlb(h, layout)?);
     }
     if let Some(n) = res.network() {
-        if n.class_id().is_some() {
-            let t = layout.target("linux.resources.network.classID", "net_cls", "net_cls")?;
-            w.extend(v1::net_cls(n, t));
-        }
-        if n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
-            let t = layout.target("linux.resources.network.priorities", "net_prio", "net_prio")?;
-            w.extend(v1::net_prio(n, t));
-        }
+        w.extend(network(n, layout)?);
     }
     if let Some(r) = res.rdma().as_ref().filter(|r| !r.is_empty()) {
         let t = layout.target("linux.resources.rdma", "rdma", "rdma")?;
@@ -112,6 +42,103 @@ pub fn plan(res: &LinuxResources, layout: &Layout, cur: &Current) -> Result<Vec<
             bail!("linux.resources.unified: needs cgroup v2, and this host has only v1");
         }
         w.extend(v2::unified(u)?);
+    }
+    Ok(w)
+}
+
+fn memory(m: &LinuxMemory, layout: &Layout, cur: &Current) -> Result<Vec<Write>> {
+    check_memory(m)?;
+    match layout.target(MEM, "memory", "memory")? {
+        Target::V1(_) => v1::memory(m, cur),
+        Target::V2 => v2::memory(m),
+    }
+}
+
+fn cpu(c: &LinuxCpu, layout: &Layout) -> Result<Vec<Write>> {
+    check_cpu(c)?;
+    let realtime =
+        c.realtime_runtime().is_some_and(|r| r != 0) || c.realtime_period().is_some_and(|p| p != 0);
+    if realtime && layout.mode == super::Mode::Unified {
+        bail!("{CPU}.realtimeRuntime: real-time scheduling is not supported on cgroup v2");
+    }
+    let mut w = Vec::new();
+    if cpu_set(c) {
+        w.extend(match layout.target(CPU, "cpu", "cpu")? {
+            Target::V1(_) => v1::cpu(c),
+            Target::V2 => v2::cpu(c)?,
+        });
+    }
+    if c.cpus().is_some() || c.mems().is_some() {
+        check_cpuset(c, layout)?;
+        let t = layout.target(&format!("{CPU}.cpus"), "cpuset", "cpuset")?;
+        w.extend(cpuset(c, t));
+    }
+    Ok(w)
+}
+
+fn pids(p: &oci_spec::runtime::LinuxPids, layout: &Layout) -> Result<Option<Write>> {
+    let limit = p.limit();
+    if limit < -1 {
+        bail!("linux.resources.pids.limit: invalid value {limit} (-1 means no limit)");
+    }
+    if limit == 0 {
+        return Ok(None);
+    }
+    let value = if limit < 0 {
+        "max".to_string()
+    } else {
+        limit.to_string()
+    };
+    let t = layout.target("linux.resources.pids", "pids", "pids")?;
+    Ok(Some(Write::new(
+        t,
+        "pids.max",
+        value,
+        "linux.resources.pids.limit",
+    )))
+}
+
+fn block_io(b: &oci_spec::runtime::LinuxBlockIo, layout: &Layout) -> Result<Vec<Write>> {
+    check_blkio(b)?;
+    if !blkio_set(b) {
+        return Ok(Vec::new());
+    }
+    Ok(
+        match layout.target("linux.resources.blockIO", "blkio", "io")? {
+            Target::V1(_) => v1::blkio(b),
+            Target::V2 => v2::io(b),
+        },
+    )
+}
+
+fn hugetlb(h: &[oci_spec::runtime::LinuxHugepageLimit], layout: &Layout) -> Result<Vec<Write>> {
+    for (i, l) in h.iter().enumerate() {
+        check_page_size(i, l.page_size())?;
+        if l.limit() < -1 {
+            bail!(
+                "linux.resources.hugepageLimits[{i}].limit: invalid value {}",
+                l.limit()
+            );
+        }
+    }
+    Ok(
+        match layout.target("linux.resources.hugepageLimits", "hugetlb", "hugetlb")? {
+            Target::V1(_) => v1::hugetlb(h),
+            Target::V2 => v2::hugetlb(h),
+        },
+    )
+}
+
+/// net_cls and net_prio exist only in v1.
+fn network(n: &oci_spec::runtime::LinuxNetwork, layout: &Layout) -> Result<Vec<Write>> {
+    let mut w = Vec::new();
+    if n.class_id().is_some() {
+        let t = layout.target("linux.resources.network.classID", "net_cls", "net_cls")?;
+        w.extend(v1::net_cls(n, t));
+    }
+    if n.priorities().as_ref().is_some_and(|p| !p.is_empty()) {
+        let t = layout.target("linux.resources.network.priorities", "net_prio", "net_prio")?;
+        w.extend(v1::net_prio(n, t));
     }
     Ok(w)
 }

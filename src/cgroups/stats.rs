@@ -169,12 +169,35 @@ pub fn page_size_name(kb: u64) -> String {
     }
 }
 
+/// Everything `events --stats` reports, from whichever controllers the cgroup has.
 pub fn read_stats(cg: &Cgroup) -> Stats {
-    let mut s = Stats::default();
-    let v2 = cg.v2();
-    // CPU
+    let mut hugetlb = BTreeMap::new();
+    for size in page_sizes() {
+        if let Some(h) = hugetlb_stats(cg, &size) {
+            hugetlb.insert(size, h);
+        }
+    }
+    Stats {
+        cpu: Cpu {
+            usage: cpu_usage(cg),
+            throttling: throttling(cg),
+        },
+        memory: memory(cg),
+        pids: pids(cg),
+        blkio: blkio(cg),
+        hugetlb,
+    }
+}
+
+/// A value of a keyed file (`cpu.stat`, ...), 0 when absent.
+fn get(map: &BTreeMap<String, u64>, key: &str) -> u64 {
+    map.get(key).copied().unwrap_or(0)
+}
+
+fn cpu_usage(cg: &Cgroup) -> CpuUsage {
+    let mut u = CpuUsage::default();
     if let Some(acct) = cg.v1("cpuacct") {
-        s.cpu.usage.total = num(acct, "cpuacct.usage");
+        u.total = num(acct, "cpuacct.usage");
         let list = |f| -> Vec<u64> {
             read(acct, f)
                 .map(|t| {
@@ -184,33 +207,44 @@ pub fn read_stats(cg: &Cgroup) -> Stats {
                 })
                 .unwrap_or_default()
         };
-        s.cpu.usage.percpu = list("cpuacct.usage_percpu");
-        s.cpu.usage.percpu_kernel = list("cpuacct.usage_percpu_sys");
-        s.cpu.usage.percpu_user = list("cpuacct.usage_percpu_user");
+        u.percpu = list("cpuacct.usage_percpu");
+        u.percpu_kernel = list("cpuacct.usage_percpu_sys");
+        u.percpu_user = list("cpuacct.usage_percpu_user");
         // cpuacct.stat counts USER_HZ ticks (100 a second).
         let st = keyed(&read(acct, "cpuacct.stat").unwrap_or_default());
-        s.cpu.usage.user = st.get("user").copied().unwrap_or(0) * 10_000_000;
-        s.cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * 10_000_000;
-    } else if let Some(d) = v2 {
+        u.user = get(&st, "user") * 10_000_000;
+        u.kernel = get(&st, "system") * 10_000_000;
+    } else if let Some(d) = cg.v2() {
         let st = keyed(&read(d, "cpu.stat").unwrap_or_default());
-        let us = |k: &str| st.get(k).copied().unwrap_or(0) * 1000;
-        s.cpu.usage.total = us("usage_usec");
-        s.cpu.usage.user = us("user_usec");
-        s.cpu.usage.kernel = us("system_usec");
+        u.total = get(&st, "usage_usec") * 1000;
+        u.user = get(&st, "user_usec") * 1000;
+        u.kernel = get(&st, "system_usec") * 1000;
     }
-    let throttle_v1 = cg.v1("cpu").and_then(|d| read(d, "cpu.stat"));
-    if let Some(t) = throttle_v1 {
+    u
+}
+
+fn throttling(cg: &Cgroup) -> Throttling {
+    // v1 counts throttled time in nanoseconds, v2 in microseconds.
+    let (st, time) = if let Some(t) = cg.v1("cpu").and_then(|d| read(d, "cpu.stat")) {
         let st = keyed(&t);
-        s.cpu.throttling.periods = st.get("nr_periods").copied().unwrap_or(0);
-        s.cpu.throttling.throttled_periods = st.get("nr_throttled").copied().unwrap_or(0);
-        s.cpu.throttling.throttled_time = st.get("throttled_time").copied().unwrap_or(0);
-    } else if let Some(d) = v2 {
+        let time = get(&st, "throttled_time");
+        (st, time)
+    } else if let Some(d) = cg.v2() {
         let st = keyed(&read(d, "cpu.stat").unwrap_or_default());
-        s.cpu.throttling.periods = st.get("nr_periods").copied().unwrap_or(0);
-        s.cpu.throttling.throttled_periods = st.get("nr_throttled").copied().unwrap_or(0);
-        s.cpu.throttling.throttled_time = st.get("throttled_usec").copied().unwrap_or(0) * 1000;
+        let time = get(&st, "throttled_usec") * 1000;
+        (st, time)
+    } else {
+        return Throttling::default();
+    };
+    Throttling {
+        periods: get(&st, "nr_periods"),
+        throttled_periods: get(&st, "nr_throttled"),
+        throttled_time: time,
     }
-    // Memory
+}
+
+fn memory(cg: &Cgroup) -> Memory {
+    let mut m = Memory::default();
     if let Some(d) = cg.v1("memory") {
         let entry = |p: &str| MemoryEntry {
             limit: num(d, &format!("{p}.limit_in_bytes")),
@@ -218,74 +252,84 @@ pub fn read_stats(cg: &Cgroup) -> Stats {
             max: num(d, &format!("{p}.max_usage_in_bytes")),
             failcnt: num(d, &format!("{p}.failcnt")),
         };
-        s.memory.usage = entry("memory");
-        s.memory.swap = entry("memory.memsw");
-        s.memory.kernel = entry("memory.kmem");
-        s.memory.kernel_tcp = entry("memory.kmem.tcp");
-        s.memory.raw = keyed(&read(d, "memory.stat").unwrap_or_default());
-        s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
-    } else if let Some(d) = v2.filter(|d| d.join("memory.current").exists()) {
-        s.memory.usage = MemoryEntry {
+        m.usage = entry("memory");
+        m.swap = entry("memory.memsw");
+        m.kernel = entry("memory.kmem");
+        m.kernel_tcp = entry("memory.kmem.tcp");
+        m.raw = keyed(&read(d, "memory.stat").unwrap_or_default());
+        m.cache = get(&m.raw, "cache");
+    } else if let Some(d) = cg.v2().filter(|d| d.join("memory.current").exists()) {
+        m.usage = MemoryEntry {
             limit: num(d, "memory.max"),
             usage: num(d, "memory.current"),
             max: num(d, "memory.peak"),
-            failcnt: keyed(&read(d, "memory.events").unwrap_or_default())
-                .get("max")
-                .copied()
-                .unwrap_or(0),
+            failcnt: get(&keyed(&read(d, "memory.events").unwrap_or_default()), "max"),
         };
-        s.memory.swap = MemoryEntry {
+        m.swap = MemoryEntry {
             limit: num(d, "memory.swap.max"),
             usage: num(d, "memory.swap.current"),
             max: num(d, "memory.swap.peak"),
             failcnt: 0,
         };
-        s.memory.raw = keyed(&read(d, "memory.stat").unwrap_or_default());
-        s.memory.cache = s.memory.raw.get("file").copied().unwrap_or(0);
+        m.raw = keyed(&read(d, "memory.stat").unwrap_or_default());
+        m.cache = get(&m.raw, "file");
     }
-    // Pids
-    let pids_dir = cg
+    m
+}
+
+fn pids(cg: &Cgroup) -> Pids {
+    let dir = cg
         .v1("pids")
-        .or(v2.filter(|d| d.join("pids.current").exists()));
-    if let Some(d) = pids_dir {
-        s.pids.current = num(d, "pids.current");
-        let limit = num(d, "pids.max");
-        s.pids.limit = if limit == u64::MAX { 0 } else { limit };
+        .or(cg.v2().filter(|d| d.join("pids.current").exists()));
+    let Some(d) = dir else {
+        return Pids::default();
+    };
+    let limit = num(d, "pids.max");
+    Pids {
+        current: num(d, "pids.current"),
+        limit: if limit == u64::MAX { 0 } else { limit },
     }
-    // Block I/O
+}
+
+fn blkio(cg: &Cgroup) -> Blkio {
     if let Some(d) = cg.v1("blkio") {
-        s.blkio.service_bytes =
-            blkio_v1(&read(d, "blkio.throttle.io_service_bytes_recursive").unwrap_or_default());
-        s.blkio.serviced =
-            blkio_v1(&read(d, "blkio.throttle.io_serviced_recursive").unwrap_or_default());
-    } else if let Some(d) = v2 {
-        let (bytes, ios) = io_stat_v2(&read(d, "io.stat").unwrap_or_default());
-        s.blkio.service_bytes = bytes;
-        s.blkio.serviced = ios;
+        Blkio {
+            service_bytes: blkio_v1(
+                &read(d, "blkio.throttle.io_service_bytes_recursive").unwrap_or_default(),
+            ),
+            serviced: blkio_v1(
+                &read(d, "blkio.throttle.io_serviced_recursive").unwrap_or_default(),
+            ),
+        }
+    } else if let Some(d) = cg.v2() {
+        let (service_bytes, serviced) = io_stat_v2(&read(d, "io.stat").unwrap_or_default());
+        Blkio {
+            service_bytes,
+            serviced,
+        }
+    } else {
+        Blkio::default()
     }
-    // Hugetlb
-    for size in page_sizes() {
-        let h = if let Some(d) = cg.v1("hugetlb") {
-            Hugetlb {
-                usage: num(d, &format!("hugetlb.{size}.usage_in_bytes")),
-                max: num(d, &format!("hugetlb.{size}.max_usage_in_bytes")),
-                failcnt: num(d, &format!("hugetlb.{size}.failcnt")),
-            }
-        } else if let Some(d) = v2.filter(|d| d.join(format!("hugetlb.{size}.current")).exists()) {
-            Hugetlb {
-                usage: num(d, &format!("hugetlb.{size}.current")),
-                max: 0,
-                failcnt: keyed(&read(d, &format!("hugetlb.{size}.events")).unwrap_or_default())
-                    .get("max")
-                    .copied()
-                    .unwrap_or(0),
-            }
-        } else {
-            continue;
-        };
-        s.hugetlb.insert(size, h);
+}
+
+/// One page size's hugetlb usage; None when the cgroup does not account it.
+fn hugetlb_stats(cg: &Cgroup, size: &str) -> Option<Hugetlb> {
+    if let Some(d) = cg.v1("hugetlb") {
+        return Some(Hugetlb {
+            usage: num(d, &format!("hugetlb.{size}.usage_in_bytes")),
+            max: num(d, &format!("hugetlb.{size}.max_usage_in_bytes")),
+            failcnt: num(d, &format!("hugetlb.{size}.failcnt")),
+        });
     }
-    s
+    let d = cg
+        .v2()
+        .filter(|d| d.join(format!("hugetlb.{size}.current")).exists())?;
+    let events = keyed(&read(d, &format!("hugetlb.{size}.events")).unwrap_or_default());
+    Some(Hugetlb {
+        usage: num(d, &format!("hugetlb.{size}.current")),
+        max: 0,
+        failcnt: get(&events, "max"),
+    })
 }
 
 /// v1 blkio lines: "8:0 Read 4096" (and a "Total N" line at the end).

@@ -1,10 +1,17 @@
 //! Resource writes in the cgroup v1 spelling: one file per knob, in the hierarchy of the
 //! knob's controller.
 
-use super::resources::Current;
 use super::{Target, Write};
 use anyhow::Result;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxHugepageLimit, LinuxMemory, LinuxNetwork};
+
+/// Values read from the live cgroup that change how an update is written.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    /// v1 memory.limit_in_bytes: raising memory+swap above it must come before raising
+    /// the memory limit, lowering it after.
+    pub memory_limit: Option<u64>,
+}
 
 const MEM: Target = Target::V1("memory");
 const CPU: Target = Target::V1("cpu");

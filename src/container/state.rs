@@ -12,8 +12,8 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ROOT: &str = "/run/berth";
-/// The runtime-spec version berth implements; reported in `state` and `--version`.
-pub const SPEC_VERSION: &str = "1.2.1";
+/// The runtime-spec version berth implements; its home is `spec::SPEC_VERSION`.
+pub use crate::spec::SPEC_VERSION;
 const STATE_FILE: &str = "state.json";
 pub const FIFO_NAME: &str = "exec.fifo";
 const MAX_ID_LEN: usize = 1024;

@@ -1,6 +1,6 @@
-//! The kernel-facing layer: raw syscalls (`sys`, the only `unsafe`), procfs and
-//! mountinfo parsing, namespaces, the root filesystem, the console, and what makes a
-//! process the one the config describes (user, capabilities, rlimits, attributes).
+//! The kernel-facing layer: raw syscalls (`sys`, the only `unsafe`), /proc (`procfs`)
+//! and mountinfo parsing, namespaces, the root filesystem, the console, and what makes
+//! a process the one the config describes (user, capabilities, rlimits, attributes).
 
 pub mod capabilities;
 pub mod console;
@@ -8,6 +8,7 @@ pub mod mountinfo;
 pub mod namespaces;
 pub mod process;
 pub mod process_attrs;
+pub mod procfs;
 pub mod rootfs;
 pub mod selfexe;
 pub mod signal;

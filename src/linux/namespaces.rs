@@ -8,16 +8,13 @@
 //! step cannot be undone.
 
 use crate::errors::errno_text;
-use crate::spec::{ns_name, IdMap, Plan};
+use crate::spec::namespaces::{ns_name, CLONE_NEWTIME};
+use crate::spec::{IdMap, Plan};
 use anyhow::{anyhow, Context, Result};
 use nix::sched::{setns, unshare, CloneFlags};
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::path::Path;
-
-fn time_flag() -> CloneFlags {
-    CloneFlags::from_bits_retain(libc::CLONE_NEWTIME)
-}
 
 /// The parent's own namespaces, saved while it stands in the container's ones.
 pub struct Restore {
@@ -64,9 +61,9 @@ pub fn enter_before_clone(plan: &Plan) -> Result<Restore> {
             )
         })?;
     }
-    if plan.namespaces.creates(time_flag()) {
-        restore.saved.push((time_flag(), own_ns(time_flag())?));
-        unshare(time_flag())
+    if plan.namespaces.creates(CLONE_NEWTIME) {
+        restore.saved.push((CLONE_NEWTIME, own_ns(CLONE_NEWTIME)?));
+        unshare(CLONE_NEWTIME)
             .map_err(|e| anyhow!("linux.namespaces: new time namespace: {}", errno_text(e)))?;
         if !plan.time_offsets.is_empty() {
             let text: String = plan
@@ -97,7 +94,7 @@ pub fn open_ns_path(flag: CloneFlags, path: &Path) -> Result<File> {
 /// the init once it sits in its final cgroup.
 pub fn clone_flags(plan: &Plan) -> u64 {
     let mut f = plan.namespaces.new;
-    f.remove(time_flag());
+    f.remove(CLONE_NEWTIME);
     f.remove(CloneFlags::CLONE_NEWCGROUP);
     if plan.namespaces.joins(CloneFlags::CLONE_NEWUSER).is_some() {
         // The init joins the user namespace first and creates the rest under it.

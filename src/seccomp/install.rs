@@ -1,9 +1,9 @@
 //! Load the compiled filter in the init (or an exec'd process) with seccomp(2), and hand
 //! a notifying profile's listener to the agent at `listenerPath`.
 
-use super::{Listener, SeccompPlan};
 use crate::errors::describe_io;
 use crate::logging;
+use crate::spec::seccomp::{Listener, SeccompPlan};
 use anyhow::{anyhow, bail, Context, Result};
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileTypeExt;
@@ -70,7 +70,7 @@ fn process_state(l: &Listener, state: &str) -> Result<String> {
     let state: serde_json::Value =
         serde_json::from_str(state).context("seccomp: container state")?;
     let mut msg = serde_json::json!({
-        "ociVersion": crate::container::state::SPEC_VERSION,
+        "ociVersion": crate::spec::SPEC_VERSION,
         "fds": ["seccompFd"],
         "pid": state["pid"],
         "state": state,
@@ -79,4 +79,27 @@ fn process_state(l: &Listener, state: &str) -> Result<String> {
         msg["metadata"] = serde_json::Value::from(m.as_str());
     }
     Ok(msg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_state_wraps_the_container_state() {
+        let l = Listener {
+            path: "/run/agent.sock".into(),
+            metadata: Some("m".to_string()),
+        };
+        let state = r#"{"ociVersion":"1.2.1","id":"c","pid":42,"status":"creating"}"#;
+        let msg: serde_json::Value =
+            serde_json::from_str(&process_state(&l, state).unwrap()).unwrap();
+        assert_eq!(msg["ociVersion"], crate::spec::SPEC_VERSION);
+        assert_eq!(msg["fds"], serde_json::json!(["seccompFd"]));
+        assert_eq!(
+            (msg["pid"].as_i64(), msg["metadata"].as_str()),
+            (Some(42), Some("m"))
+        );
+        assert_eq!(msg["state"]["id"], "c");
+    }
 }

@@ -2,10 +2,11 @@
 //! one cgroup2 mount on a unified host; a tmpfs holding each v1 hierarchy (and the v2
 //! `unified` one) on legacy and hybrid hosts, as runc lays them out.
 
-use super::mounts::{remount_bind, MountEnv};
 use super::paths::{fd_path, mkdir_all, open_in_root};
+use super::remount::{remount_bind, without_bind, MountEnv};
 use crate::errors::errno_text;
 use crate::linux::mountinfo::{self, MountInfo};
+use crate::linux::procfs;
 use crate::spec::MountPlan;
 use anyhow::{anyhow, Result};
 use nix::mount::{mount, MsFlags};
@@ -13,10 +14,6 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
-fn ms(bits: u64) -> MsFlags {
-    MsFlags::from_bits_retain(bits as libc::c_ulong)
-}
 
 /// The host's cgroup mounts below /sys/fs/cgroup, as this process sees them.
 fn host_hierarchies() -> Result<Vec<MountInfo>> {
@@ -32,32 +29,22 @@ fn host_hierarchies() -> Result<Vec<MountInfo>> {
 /// This process's cgroup path in a hierarchy (from /proc/self/cgroup), for bind mounts
 /// when the container has no cgroup namespace of its own.
 fn own_cgroup(m: &MountInfo) -> PathBuf {
-    let text = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, ctrls, path) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), Some(c)) => (a, b, c),
-            _ => continue,
-        };
-        let matches = if m.fstype == "cgroup2" {
-            ctrls.is_empty()
-        } else {
-            ctrls
-                .split(',')
-                .any(|c| m.super_options.split(',').any(|o| o == c))
-        };
-        if matches {
-            return PathBuf::from(path.trim_start_matches('/'));
-        }
-    }
-    PathBuf::new()
+    let controllers: Vec<&str> = if m.fstype == "cgroup2" {
+        Vec::new()
+    } else {
+        m.super_options.split(',').collect()
+    };
+    let lines = procfs::own_cgroup_lines();
+    procfs::cgroup_for(&lines, &controllers)
+        .map(|l| PathBuf::from(l.path.trim_start_matches('/')))
+        .unwrap_or_default()
 }
 
 pub fn mount_cgroupfs(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
     let target = mkdir_all(root, &m.destination, 0o755)
         .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
     let hier = host_hierarchies()?;
-    let flags = m.opts.flags & !((libc::MS_BIND | libc::MS_REC) as u64);
+    let flags = without_bind(m.opts.flags);
     let unified_host = hier
         .iter()
         .any(|h| h.fstype == "cgroup2" && h.mount_point == CGROUP_ROOT);
@@ -75,7 +62,7 @@ pub fn mount_cgroupfs(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result
         Some("tmpfs"),
         &t,
         Some("tmpfs"),
-        ms(flags & !(libc::MS_RDONLY as u64)),
+        flags.difference(MsFlags::MS_RDONLY),
         Some("mode=755"),
     )
     .map_err(|e| anyhow!("tmpfs: {}", errno_text(e)))?;
@@ -86,13 +73,13 @@ pub fn mount_cgroupfs(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result
         let dest = m.destination.join(name);
         one_hierarchy(root, &dest, h, flags, env)?;
     }
-    if flags & libc::MS_RDONLY as u64 != 0 {
+    if flags.contains(MsFlags::MS_RDONLY) {
         let again = open_in_root(root, &m.destination)?;
         mount(
             None::<&str>,
             &fd_path(again.as_fd()),
             None::<&str>,
-            ms(flags | (libc::MS_REMOUNT) as u64),
+            flags | MsFlags::MS_REMOUNT,
             Some("mode=755"),
         )
         .map_err(|e| anyhow!("remount read-only: {}", errno_text(e)))?;
@@ -106,7 +93,7 @@ fn one_hierarchy(
     root: BorrowedFd,
     dest: &Path,
     h: &MountInfo,
-    flags: u64,
+    flags: MsFlags,
     env: &MountEnv,
 ) -> Result<()> {
     let dir = mkdir_all(root, dest, 0o755)
@@ -123,7 +110,7 @@ fn one_hierarchy(
             Some(h.fstype.as_str()),
             &t,
             Some(h.fstype.as_str()),
-            ms(flags),
+            flags,
             (!data.is_empty()).then_some(data.as_str()),
         );
         if res.is_ok() {
@@ -135,11 +122,11 @@ fn one_hierarchy(
         Some(&src),
         &t,
         None::<&str>,
-        ms((libc::MS_BIND | libc::MS_REC) as u64),
+        MsFlags::MS_BIND | MsFlags::MS_REC,
         None::<&str>,
     )
     .map_err(|e| anyhow!("bind {}: {}", src.display(), errno_text(e)))?;
-    if flags != 0 {
+    if !flags.is_empty() {
         let again = open_in_root(root, dest)?;
         remount_bind(&fd_path(again.as_fd()), flags, env.userns)?;
     }

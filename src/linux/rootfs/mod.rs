@@ -5,19 +5,16 @@ pub mod cgroupfs;
 pub mod devices;
 pub mod mounts;
 pub mod paths;
+pub mod remount;
 
 use crate::errors::errno_text;
 use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, Context, Result};
-use mounts::MountEnv;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use remount::MountEnv;
 use std::os::fd::AsFd;
 use std::path::Path;
-
-fn ms(bits: u64) -> MsFlags {
-    MsFlags::from_bits_retain(bits as libc::c_ulong)
-}
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`).
 /// `before_pivot` runs once everything is mounted but the host is still in view
@@ -32,7 +29,7 @@ pub fn prepare(
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
     set_root_propagation(plan.root_propagation)?;
-    if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
+    if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         make_parent_private(&plan.rootfs)?;
     }
     // pivot_root needs the new root to be a mount point.
@@ -92,14 +89,14 @@ pub fn prepare(
     }?;
     // Shared propagation was set aside above so pivot_root could work; now set it
     // on the new root as the config asks.
-    if plan.root_propagation & libc::MS_SHARED as u64 != 0 {
+    if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
 }
 
-fn set_root_propagation(flags: u64) -> Result<()> {
-    mount(None::<&str>, "/", None::<&str>, ms(flags), None::<&str>)
+fn set_root_propagation(flags: MsFlags) -> Result<()> {
+    mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
         .map_err(|e| anyhow!("linux.rootfsPropagation: set on /: {}", errno_text(e)))
 }
 
@@ -173,8 +170,7 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
         mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}] ({p})"))?;
     }
     if plan.readonly_root {
-        mounts::remount_bind(Path::new("/"), libc::MS_RDONLY as u64, true)
-            .context("root.readonly")?;
+        remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
     }
     Ok(())
 }
@@ -203,7 +199,7 @@ fn readonly_path(path: &Path, userns: bool) -> Result<()> {
     .map_err(|e| anyhow!("bind: {}", errno_text(e)))?;
     let again = open_existing(path)?.ok_or_else(|| anyhow!("vanished"))?;
     let _ = userns;
-    mounts::remount_bind(&paths::fd_path(again.as_fd()), libc::MS_RDONLY as u64, true)
+    remount::remount_bind(&paths::fd_path(again.as_fd()), MsFlags::MS_RDONLY, true)
 }
 
 fn mask_path(path: &Path) -> Result<()> {

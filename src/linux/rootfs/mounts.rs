@@ -1,41 +1,16 @@
 //! Apply the config's `mounts[]` inside the rootfs, in order, onto safely resolved targets.
 
 use super::paths::{ensure_file, fd_path, mkdir_all, open_in_root};
+/// At its old path for `spawn/init.rs`.
+pub use super::remount::MountEnv;
+use super::remount::{remount_bind, sys_mount, without_bind};
 use crate::errors::errno_text;
 use crate::spec::MountPlan;
 use anyhow::{anyhow, Context, Result};
 use nix::errno::Errno;
-use nix::mount::{mount, MsFlags};
+use nix::mount::MsFlags;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
-
-/// What a mount needs to know about the container around it.
-pub struct MountEnv {
-    /// The container has its own user namespace: device nodes and some filesystems
-    /// cannot be made, and flags locked by the host must be kept on remount.
-    pub userns: bool,
-    /// The container has its own cgroup namespace (so cgroupfs can be mounted fresh).
-    pub cgroupns: bool,
-}
-
-fn flags(bits: u64) -> MsFlags {
-    MsFlags::from_bits_retain(bits as libc::c_ulong)
-}
-
-/// Flags that only say "bind" and must not reach a plain filesystem mount.
-fn without_bind(bits: u64) -> u64 {
-    bits & !((libc::MS_BIND | libc::MS_REC) as u64)
-}
-
-fn sys_mount(
-    src: Option<&Path>,
-    target: &Path,
-    fstype: Option<&str>,
-    fl: u64,
-    data: Option<&str>,
-) -> std::result::Result<(), Errno> {
-    mount(src, target, fstype, flags(fl), data)
-}
 
 /// Mount one `mounts[]` entry below `root`.
 pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()> {
@@ -62,14 +37,19 @@ pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()
     let r = m.opts.recursive_attrs;
     if !r.is_empty() {
         // rro, rnosuid, ...: the whole tree below the mount, not just its top (Linux 5.12+).
-        crate::linux::sys::mount_setattr(target.as_fd(), true, r.attr_set, r.attr_clr)
-            .map_err(|e| {
-                anyhow!(
-                    "recursive mount options: {}",
-                    crate::errors::describe_io(&e)
-                )
-            })
-            .with_context(what)?;
+        crate::linux::sys::mount_setattr(
+            target.as_fd(),
+            true,
+            r.attr_set.bits(),
+            r.attr_clr.bits(),
+        )
+        .map_err(|e| {
+            anyhow!(
+                "recursive mount options: {}",
+                crate::errors::describe_io(&e)
+            )
+        })
+        .with_context(what)?;
     }
     for &p in &m.opts.propagation {
         let t = fd_path(target.as_fd());
@@ -96,66 +76,25 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
     }
     .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
     let rec = if m.opts.recursive_bind {
-        libc::MS_REC as u64
+        MsFlags::MS_REC
     } else {
-        0
+        MsFlags::empty()
     };
     sys_mount(
         Some(src),
         &fd_path(target.as_fd()),
         None,
-        libc::MS_BIND as u64 | rec,
+        MsFlags::MS_BIND | rec,
         None,
     )
     .map_err(|e| anyhow!("bind {}: {}", src.display(), errno_text(e)))?;
     // The fd still points below the new mount; open again to reach the mount itself.
     let target = open_in_root(root, &m.destination)?;
     let extra = without_bind(m.opts.flags);
-    if extra != 0 {
+    if !extra.is_empty() {
         remount_bind(&fd_path(target.as_fd()), extra, env.userns)?;
     }
     Ok(target)
-}
-
-/// Change the flags of a bind mount. Inside a user namespace the kernel refuses to drop
-/// nosuid/nodev/noexec/ro that the host set ("locked"), so those are kept.
-pub fn remount_bind(target: &Path, extra: u64, keep_locked: bool) -> Result<()> {
-    let mut fl = (libc::MS_BIND | libc::MS_REMOUNT) as u64 | extra;
-    if keep_locked {
-        fl |= locked_flags(target);
-    }
-    match sys_mount(None, target, None, fl, None) {
-        Err(Errno::EPERM) if !keep_locked => {
-            let fl = fl | locked_flags(target);
-            sys_mount(None, target, None, fl, None)
-        }
-        other => other,
-    }
-    .map_err(|e| anyhow!("remount: {}", errno_text(e)))
-}
-
-/// The nosuid/nodev/noexec/ro/atime flags a mount has now, which a remount must keep.
-fn locked_flags(target: &Path) -> u64 {
-    let Ok(st) = nix::sys::statvfs::statvfs(target) else {
-        return 0;
-    };
-    use nix::sys::statvfs::FsFlags as F;
-    let f = st.flags();
-    let mut out = 0;
-    for (have, ms) in [
-        (F::ST_NOSUID, libc::MS_NOSUID),
-        (F::ST_NODEV, libc::MS_NODEV),
-        (F::ST_NOEXEC, libc::MS_NOEXEC),
-        (F::ST_RDONLY, libc::MS_RDONLY),
-        (F::ST_NOATIME, libc::MS_NOATIME),
-        (F::ST_NODIRATIME, libc::MS_NODIRATIME),
-        (F::ST_RELATIME, libc::MS_RELATIME),
-    ] {
-        if f.contains(have) {
-            out |= ms as u64;
-        }
-    }
-    out
 }
 
 fn filesystem(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
@@ -187,11 +126,11 @@ fn filesystem(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd
                 Some(Path::new(host)),
                 &t,
                 None,
-                (libc::MS_BIND | libc::MS_REC) as u64,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
             )
             .map_err(|e| anyhow!("bind {host}: {}", errno_text(e)))?;
-            if fl != 0 {
+            if !fl.is_empty() {
                 let again = open_in_root(root, &m.destination)?;
                 remount_bind(&fd_path(again.as_fd()), fl, env.userns)?;
             }

@@ -46,6 +46,7 @@ impl Profile {
     }
 }
 
+/// Check `linux.seccomp` and translate it, a key at a time.
 pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
     let default = action(
         s.default_action(),
@@ -57,6 +58,21 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
         // the listener only through one of them.
         bail!("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
     }
+    let arches = architectures(s)?;
+    let (rules, notify) = rules(s, default)?;
+    let flags = filter_flags(s, notify);
+    let listener = listener(s, notify)?;
+    Ok(Profile {
+        default,
+        arches,
+        flags,
+        rules,
+        listener,
+    })
+}
+
+/// `architectures`, without repeats, each one libseccomp knows.
+fn architectures(s: &LinuxSeccomp) -> Result<Vec<(usize, String, ScmpArch)>> {
     let mut arches = Vec::new();
     for (i, a) in s
         .architectures()
@@ -82,7 +98,11 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
             arches.push((i, name.to_string(), arch));
         }
     }
+    Ok(arches)
+}
 
+/// `syscalls[]` as one rule per known name, and whether any of them notifies.
+fn rules(s: &LinuxSeccomp, default: ScmpAction) -> Result<(Vec<Rule>, bool)> {
     let mut rules = Vec::new();
     let mut notify = false;
     let mut unknown: Vec<&str> = Vec::new();
@@ -131,7 +151,11 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
             unknown.join(", ")
         ));
     }
+    Ok((rules, notify))
+}
 
+/// SECCOMP_FILTER_FLAG_* from `flags`, with NEW_LISTENER when a rule notifies.
+fn filter_flags(s: &LinuxSeccomp, notify: bool) -> u32 {
     // Without `flags` at all (not even an empty list), SPEC_ALLOW, as runc does: the
     // kernel otherwise turns the Speculative Store Bypass mitigation on for every filtered
     // process, which slows it down, and profiles are about syscalls, not that.
@@ -161,7 +185,11 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
         );
         flags &= !wait_killable;
     }
+    flags
+}
 
+/// `listenerPath` and `listenerMetadata`; only a notifying profile has a listener.
+fn listener(s: &LinuxSeccomp, notify: bool) -> Result<Option<Listener>> {
     let path = s
         .listener_path()
         .clone()
@@ -171,20 +199,13 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
         bail!("linux.seccomp.listenerMetadata: set without linux.seccomp.listenerPath");
     }
     // The spec ignores listenerPath when nothing notifies.
-    let listener = match (notify, path) {
-        (false, _) => None,
-        (true, Some(path)) => Some(Listener { path, metadata }),
+    match (notify, path) {
+        (false, _) => Ok(None),
+        (true, Some(path)) => Ok(Some(Listener { path, metadata })),
         (true, None) => {
             bail!("linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs the socket of a seccomp agent")
         }
-    };
-    Ok(Profile {
-        default,
-        arches,
-        flags,
-        rules,
-        listener,
-    })
+    }
 }
 
 /// An OCI action with its errno in libseccomp's terms. `errno` is only valid for ERRNO

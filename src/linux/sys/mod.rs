@@ -1,0 +1,40 @@
+//! The only module with `unsafe`: thin wrappers over raw syscalls that nix lacks, one
+//! file per area (processes, fds, terminals, mounts, bpf, seccomp).
+//!
+//! Every wrapper turns the raw return value into `io::Result` so callers stay safe.
+//! Callers use the flat paths re-exported here (`linux::sys::pidfd_open`).
+
+mod bpf;
+mod clone;
+mod fds;
+mod mount;
+mod process;
+mod seccomp;
+mod term;
+
+pub use bpf::{
+    bpf_attach_device_filter, bpf_detach_device_program, bpf_device_programs,
+    bpf_load_device_filter,
+};
+pub use clone::{clone_process, clone_process_into, Forked};
+pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, send_with_fd};
+pub use mount::{mount_set_readonly, mount_setattr, open_tree_clone};
+pub use process::{
+    default_sigpipe, execveat_fd, ioprio_set, join_session_keyring, kill_raw, sched_setattr,
+    set_child_subreaper, set_parent_death_signal, set_personality, setdomainname,
+};
+pub use seccomp::seccomp_set_filter;
+pub use term::{set_controlling_terminal, set_window_size, window_size};
+
+/// The sched_setattr(2) argument; planned by `spec::attrs`, which owns the type.
+pub use crate::spec::attrs::SchedAttr;
+
+use std::io;
+
+fn check(ret: libc::c_long) -> io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
