@@ -14,7 +14,7 @@ fn main() {
         println!(
             "berth version {}\nspec: {}",
             env!("CARGO_PKG_VERSION"),
-            berth::container::state::SPEC_VERSION
+            berth::spec::SPEC_VERSION
         );
         return;
     }

@@ -127,10 +127,10 @@ pub fn enter_v2_late(join: &JoinCgroup, pid: i32, init: i32) -> Result<()> {
 
 /// The init's own v2 cgroup directory, from /proc/PID/cgroup.
 pub fn init_v2_cgroup(init: i32) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(format!("/proc/{init}/cgroup")).ok()?;
-    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
-    let h = super::mode::Host::detect().ok()?.v2?;
-    let rel = Path::new(rel).strip_prefix(&h.root).ok()?;
+    let lines = crate::linux::procfs::cgroup_lines(init).ok()?;
+    let v2 = crate::linux::procfs::cgroup_for(&lines, &[] as &[&str])?;
+    let h = super::mode::CgroupHost::detect().ok()?.v2?;
+    let rel = Path::new(&v2.path).strip_prefix(&h.root).ok()?;
     Some(h.mount_point.join(rel))
 }
 

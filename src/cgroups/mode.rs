@@ -55,9 +55,6 @@ pub struct CgroupHost {
     pub v2: Option<Hierarchy>,
 }
 
-/// The old name, for callers in spawn/ (`cgroups::mode::Host::detect`).
-pub use self::CgroupHost as Host;
-
 impl CgroupHost {
     pub fn detect() -> Result<CgroupHost> {
         let unified = nix::sys::statfs::statfs(CGROUP_ROOT)

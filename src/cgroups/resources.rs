@@ -2,12 +2,10 @@
 //! make no sense are refused with the key named), then the v1 or v2 spelling per
 //! controller, wherever the host keeps that controller.
 
+use super::v1::Current;
 use super::{v1, v2, Layout, Target, Write};
 use anyhow::{bail, Result};
 use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
-
-/// Defined beside the v1 memory writes that use it; named here for `update`.
-pub use super::v1::Current;
 
 const MEM: &str = "linux.resources.memory";
 const CPU: &str = "linux.resources.cpu";

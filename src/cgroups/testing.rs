@@ -154,7 +154,7 @@ pub fn layout(mode: Mode) -> Layout {
 /// The (file, value) writes `resources::plan` makes for `json` on a `mode` host.
 pub fn writes(json: &str, mode: Mode) -> Vec<(String, String)> {
     let res: LinuxResources = serde_json::from_str(json).unwrap();
-    resources::plan(&res, &layout(mode), &resources::Current::default())
+    resources::plan(&res, &layout(mode), &super::v1::Current::default())
         .unwrap()
         .into_iter()
         .map(|w| (w.file, w.value))

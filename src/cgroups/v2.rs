@@ -225,8 +225,9 @@ pub fn unified(u: &HashMap<String, String>) -> Result<Vec<Write>> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::resources::{plan, Current};
+    use super::super::resources::plan;
     use super::super::testing::*;
+    use super::super::v1::Current;
     use super::super::*;
     use super::*;
 

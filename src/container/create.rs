@@ -3,12 +3,12 @@
 //! the container in state.json. Any failure tears down what was made.
 
 use super::notify;
-use super::state::{self, ContainerDir, State};
+use super::state::{ContainerDir, State};
 use super::teardown::Remains;
 use super::{pidfile, Container};
 use crate::cgroups::{self, Cgroup};
 use crate::errors::errno_text;
-use crate::linux::{console, namespaces};
+use crate::linux::{console, namespaces, procfs};
 use crate::spawn::channel::{self, Channel, Msg};
 use crate::spawn::init::{self, InitArgs};
 use crate::spawn::parent::{self, Guard};
@@ -278,7 +278,9 @@ fn record(
     pid: i32,
     cgroup: Option<Cgroup>,
 ) -> Result<State> {
-    let (_, pid_start) = state::proc_stat(pid).ok_or_else(|| anyhow!("init {pid} vanished"))?;
+    let pid_start = procfs::stat(pid)
+        .ok_or_else(|| anyhow!("init {pid} vanished"))?
+        .start_time;
     let has_hooks = plan.hooks != Default::default();
     let st = State {
         id: o.id.to_string(),

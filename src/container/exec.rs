@@ -32,7 +32,7 @@
 use super::state::Status;
 use super::{pidfile, Container};
 use crate::cgroups::join::{self, JoinCgroup};
-use crate::cgroups::mode::Host;
+use crate::cgroups::mode::CgroupHost as Host;
 use crate::errors::{describe_io, errno_text, Error, Kind};
 use crate::linux::{console, process_attrs, sys};
 use crate::spawn::channel::{self, Msg};
@@ -130,7 +130,11 @@ fn plan(config: serde_json::Value, bundle: &Path, preserve_fds: u32) -> Result<E
         logging::debug(w);
     }
     let preserve_fds = fds::passed_fds(preserve_fds, &mut process.env);
-    let seccomp = linux.seccomp().as_ref().map(seccomp::plan).transpose()?;
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(spec::seccomp::plan)
+        .transpose()?;
     Ok(ExecPlan {
         process,
         seccomp,
@@ -138,24 +142,13 @@ fn plan(config: serde_json::Value, bundle: &Path, preserve_fds: u32) -> Result<E
     })
 }
 
-/// The namespace kinds under /proc/PID/ns, user first.
-const NAMESPACES: [(&str, CloneFlags); 8] = [
-    ("user", CloneFlags::CLONE_NEWUSER),
-    ("mnt", CloneFlags::CLONE_NEWNS),
-    ("pid", CloneFlags::CLONE_NEWPID),
-    ("net", CloneFlags::CLONE_NEWNET),
-    ("ipc", CloneFlags::CLONE_NEWIPC),
-    ("uts", CloneFlags::CLONE_NEWUTS),
-    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
-    ("time", spec::CLONE_NEWTIME),
-];
-
 /// The namespaces of `pid` that are not ours: those are the ones to join. Comparing
 /// with the live process covers new and joined (`path`) namespaces alike.
 fn foreign_namespaces(pid: i32) -> Result<CloneFlags> {
     let id = |p: &str| nix::sys::stat::stat(p).map(|s| (s.st_dev, s.st_ino));
     let mut flags = CloneFlags::empty();
-    for (name, flag) in NAMESPACES {
+    for ns in spec::namespaces::NAMESPACES {
+        let (name, flag) = (ns.proc_name, ns.flag);
         let theirs = match id(&format!("/proc/{pid}/ns/{name}")) {
             Ok(t) => t,
             // A kernel without this kind of namespace.

@@ -142,7 +142,7 @@ impl Container {
             Error::not_running(self.id(), s.as_str())
         })?;
         let cg = self.cgroup()?.clone();
-        let cur = cgroups::resources::Current {
+        let cur = cgroups::v1::Current {
             memory_limit: cg
                 .v1("memory")
                 .and_then(|d| std::fs::read_to_string(d.join("memory.limit_in_bytes")).ok())

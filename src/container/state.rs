@@ -12,10 +12,9 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 pub const DEFAULT_ROOT: &str = "/run/berth";
-/// The runtime-spec version berth implements; its home is `spec::SPEC_VERSION`.
-pub use crate::spec::SPEC_VERSION;
+use crate::spec::SPEC_VERSION;
 const STATE_FILE: &str = "state.json";
-pub const FIFO_NAME: &str = "exec.fifo";
+pub use crate::spawn::init::FIFO_NAME;
 const MAX_ID_LEN: usize = 1024;
 
 /// What berth remembers about a container between commands.
@@ -302,25 +301,13 @@ pub fn status_of(dir: &Path, state: &State) -> Status {
     }
 }
 
-/// (state letter, start time) from /proc/PID/stat.
-pub fn proc_stat(pid: i32) -> Option<(char, u64)> {
-    let data = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may itself hold spaces or ')'.
-    let rest = &data[data.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    let state = fields.first()?.chars().next()?;
-    // starttime is field 22 overall; `rest` starts at field 3.
-    let start = fields.get(19)?.parse().ok()?;
-    Some((state, start))
-}
-
 /// Alive means: exists, is not a zombie, and is the same process we started.
 pub fn process_alive(pid: i32, start: u64) -> bool {
     if pid <= 0 {
         return false;
     }
-    match proc_stat(pid) {
-        Some((s, t)) => t == start && s != 'Z' && s != 'X',
+    match crate::linux::procfs::stat(pid) {
+        Some(s) => s.start_time == start && s.state != 'Z' && s.state != 'X',
         None => false,
     }
 }
@@ -351,8 +338,7 @@ mod tests {
     #[test]
     fn reads_own_stat() {
         let me = std::process::id() as i32;
-        let (s, start) = proc_stat(me).unwrap();
-        assert!(s == 'R' || s == 'S');
+        let start = crate::linux::procfs::stat(me).unwrap().start_time;
         assert!(process_alive(me, start));
         assert!(!process_alive(me, start + 1));
         assert!(!process_alive(0, 0));
@@ -365,7 +351,7 @@ mod tests {
         let st = State {
             id: "c1".into(),
             pid: std::process::id() as i32,
-            pid_start: proc_stat(std::process::id() as i32).unwrap().1,
+            pid_start: crate::linux::procfs::stat(0).unwrap().start_time,
             bundle: "/b".into(),
             rootfs: "/b/rootfs".into(),
             created: "now".into(),

@@ -12,9 +12,6 @@ use crate::spec::caps::{caps_in, names, CapsPlan};
 use anyhow::{anyhow, Result};
 use caps::{CapSet, CapsHashSet};
 
-/// The old path of `spec::caps::check_names`, for `cli/commands/exec.rs`.
-pub use crate::spec::caps::check_names;
-
 fn hash_set(mask: u64) -> CapsHashSet {
     caps_in(mask).collect()
 }

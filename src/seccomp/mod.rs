@@ -5,7 +5,3 @@
 mod install;
 
 pub use install::{connect_agent, install};
-
-/// The planning side's types and entry points, at their old paths (`seccomp::plan`,
-/// `seccomp::SeccompPlan`) for callers in container/ and spawn/.
-pub use crate::spec::seccomp::{check_raw, plan, Listener, SeccompPlan};

@@ -9,6 +9,7 @@ use crate::errors::errno_text;
 use crate::linux::process::ExecArgs;
 use crate::linux::{console, process_attrs, sys};
 use crate::seccomp;
+use crate::spec::seccomp::SeccompPlan;
 use crate::spec::ProcessPlan;
 use anyhow::anyhow;
 use nix::sched::{setns, CloneFlags};
@@ -20,7 +21,7 @@ use std::os::fd::{AsFd, OwnedFd};
 pub struct ExecPlan {
     pub process: ProcessPlan,
     /// The container's filter, compiled (or taken from the cache) as for the init.
-    pub seccomp: Option<seccomp::SeccompPlan>,
+    pub seccomp: Option<SeccompPlan>,
     /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
     pub preserve_fds: u32,
 }

@@ -1,8 +1,8 @@
 //! OCI hooks: run each one with the container state on stdin, its own env and args,
 //! and its timeout; report which hook failed and how.
 
-use crate::container::state::SPEC_VERSION;
 use crate::errors::describe_io;
+use crate::spec::SPEC_VERSION;
 use anyhow::{anyhow, bail, Context, Result};
 use oci_spec::runtime::Hook;
 use serde::Serialize;

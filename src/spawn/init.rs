@@ -10,7 +10,7 @@ use super::finish;
 use crate::errors::errno_text;
 use crate::linux::process;
 use crate::linux::process_attrs;
-use crate::linux::rootfs::{self, mounts::MountEnv};
+use crate::linux::rootfs::{self, remount::MountEnv};
 use crate::linux::sys;
 use crate::logging;
 use crate::spec::Plan;
@@ -19,6 +19,9 @@ use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::{Gid, Uid};
 use std::io::Write;
 use std::os::fd::{AsFd, OwnedFd};
+
+/// The fifo in the state directory that `start` opens to release the init.
+pub const FIFO_NAME: &str = "exec.fifo";
 
 pub struct InitArgs<'a> {
     pub plan: &'a Plan,
@@ -130,9 +133,7 @@ fn enter_namespaces(plan: &Plan, chan: &Channel) -> Result<bool> {
             )
         })?;
         let mut rest = ns.new;
-        rest.remove(
-            CloneFlags::CLONE_NEWCGROUP | CloneFlags::from_bits_retain(libc::CLONE_NEWTIME),
-        );
+        rest.remove(CloneFlags::CLONE_NEWCGROUP | crate::spec::namespaces::CLONE_NEWTIME);
         unshare(rest).map_err(|e| anyhow!("linux.namespaces: unshare: {}", errno_text(e)))?;
         if rest.contains(CloneFlags::CLONE_NEWPID) {
             // unshare(CLONE_NEWPID) only applies to children: the kernel demands a fork
@@ -210,7 +211,7 @@ fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     let _t = logging::step("init: wait for start");
     let fd = nix::fcntl::openat(
         a.state_dir.as_fd(),
-        crate::container::state::FIFO_NAME,
+        FIFO_NAME,
         nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )

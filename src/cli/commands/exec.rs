@@ -57,7 +57,7 @@ fn read_process_file(file: &Path) -> Result<Value> {
         bail!("--process {}: not a JSON object", file.display());
     }
     // Checked here so that errors name this file rather than config.json.
-    crate::linux::capabilities::check_names(&json!({ "process": v }))
+    crate::spec::caps::check_names(&json!({ "process": v }))
         .with_context(|| format!("--process {}", file.display()))?;
     serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(v.clone())
         .map_err(|e| anyhow!("--process {}: {}: {}", file.display(), e.path(), e.inner()))?;

@@ -1,8 +1,9 @@
 //! `berth features`: what this build supports, in the runtime-spec's features shape
 //! (as `runc features` prints it), so engines can ask before they rely on something.
 
-use crate::container::state::SPEC_VERSION;
 use crate::spec::mount_opts;
+use crate::spec::namespaces::NAMESPACES;
+use crate::spec::SPEC_VERSION;
 use anyhow::Result;
 use serde_json::json;
 
@@ -63,6 +64,13 @@ fn capabilities() -> Vec<String> {
     all.iter().map(|c| c.to_string()).collect()
 }
 
+/// Every namespace type config.json may name, sorted as runc prints them.
+fn namespace_names() -> Vec<&'static str> {
+    let mut v: Vec<&str> = NAMESPACES.iter().map(|n| n.oci_name).collect();
+    v.sort_unstable();
+    v
+}
+
 pub fn features_json() -> serde_json::Value {
     let libseccomp = libseccomp::ScmpVersion::current()
         .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
@@ -75,7 +83,7 @@ pub fn features_json() -> serde_json::Value {
         "hooks": HOOKS,
         "mountOptions": options,
         "linux": {
-            "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
+            "namespaces": namespace_names(),
             "capabilities": capabilities(),
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {

@@ -1,8 +1,8 @@
 //! Apply the config's `mounts[]` inside the rootfs, in order, onto safely resolved targets.
 
 use super::paths::{ensure_file, fd_path, mkdir_all, open_in_root};
+use super::remount::MountEnv;
 /// At its old path for `spawn/init.rs`.
-pub use super::remount::MountEnv;
 use super::remount::{remount_bind, sys_mount, without_bind};
 use crate::errors::errno_text;
 use crate::spec::MountPlan;

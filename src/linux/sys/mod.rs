@@ -26,9 +26,6 @@ pub use process::{
 pub use seccomp::seccomp_set_filter;
 pub use term::{set_controlling_terminal, set_window_size, window_size};
 
-/// The sched_setattr(2) argument; planned by `spec::attrs`, which owns the type.
-pub use crate::spec::attrs::SchedAttr;
-
 use std::io;
 
 fn check(ret: libc::c_long) -> io::Result<libc::c_long> {

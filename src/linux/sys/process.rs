@@ -1,6 +1,7 @@
 //! The calling process's own settings: keyring, domain name, parent-death signal, subreaper, scheduling, personality, SIGPIPE, signals to others, and execveat(2).
 
-use super::{check, SchedAttr};
+use super::check;
+use crate::spec::attrs::SchedAttr;
 use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
