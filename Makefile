@@ -15,7 +15,7 @@ BERTH_RELEASE := $(CURDIR)/target/release/berth
 ROOTFS := $(CURDIR)/bundles/rootfs
 
 # Debian packages the build, the tests and the benchmark need. podman, conmon,
-# containerd and docker.io are the real engines integration/engines.rs drives berth
+# containerd and docker.io are the real engines integration/engines/ drives berth
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
                 uidmap bats time file podman conmon containerd docker.io
@@ -55,6 +55,8 @@ run: deps build rootfs
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --release --all-targets -- -D warnings
+	python3 tools/structure.py src
+	python3 tools/modcycles.py > /dev/null || { python3 tools/modcycles.py | grep -B3 CYCLE; exit 1; }
 
 test: deps rootfs lint
 	$(CARGO) build --release
