@@ -29,7 +29,9 @@ pub fn freeze(cg: &Cgroup) -> Result<()> {
     let r = set(cg, true);
     if r.is_err() {
         // Half-frozen is the worst state to leave a container in.
-        let _ = set(cg, false);
+        if let Err(e) = set(cg, false) {
+            crate::logging::warn(&format!("pause failed, and so did thawing again: {e:#}"));
+        }
     }
     r
 }

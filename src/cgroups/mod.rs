@@ -268,7 +268,9 @@ pub fn create(p: &Prepared) -> Result<Cgroup> {
                 made,
             }),
             Err(e) => {
-                let _ = remove::remove(&cg);
+                if let Err(r) = remove::remove(&cg) {
+                    crate::logging::warn(&format!("cgroup: clean up: {r:#}"));
+                }
                 return Err(e);
             }
         }
@@ -311,7 +313,9 @@ fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 if let Some(top) = &made {
-                    let _ = remove::remove_dir(d.parent().unwrap_or(d), Some(top));
+                    if let Err(r) = remove::remove_dir(d.parent().unwrap_or(d), Some(top)) {
+                        crate::logging::warn(&format!("cgroup: clean up: {r:#}"));
+                    }
                 }
                 bail!("cgroup: mkdir {}: {}", d.display(), describe_io(&e));
             }
@@ -342,8 +346,12 @@ fn enable_controllers(dir: &Path) {
     }
     let file = dir.join("cgroup.subtree_control");
     if write_file(&file, &want.join(" ")).is_err() {
+        // One at a time: the kernel refuses the whole line for one controller it
+        // cannot enable here.
         for w in &want {
-            let _ = write_file(&file, w);
+            if let Err(e) = write_file(&file, w) {
+                crate::logging::debug(&format!("cgroup: {}: {w}: {e}", file.display()));
+            }
         }
     }
 }
@@ -354,7 +362,9 @@ fn inherit_cpuset(dir: &Path) {
         let mine = std::fs::read_to_string(dir.join(f)).unwrap_or_default();
         if mine.trim().is_empty() {
             if let Ok(v) = std::fs::read_to_string(parent.join(f)) {
-                let _ = write_file(&dir.join(f), v.trim());
+                if let Err(e) = write_file(&dir.join(f), v.trim()) {
+                    crate::logging::debug(&format!("cgroup: {}: {e}", dir.join(f).display()));
+                }
             }
         }
     }

@@ -45,7 +45,13 @@ impl Birth {
 impl Drop for Birth {
     fn drop(&mut self) {
         for t in &self.back {
-            let _ = write_file(t, "0");
+            if let Err(e) = write_file(t, "0") {
+                crate::logging::warn(&format!(
+                    "cgroup: return to {}: {}",
+                    t.display(),
+                    crate::errors::describe_io(&e)
+                ));
+            }
         }
     }
 }

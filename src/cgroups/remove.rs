@@ -46,7 +46,10 @@ fn remove_children(dir: &Path) {
         if e.file_type().is_ok_and(|t| t.is_dir()) {
             let p = e.path();
             remove_children(&p);
-            let _ = rmdir_retry(&p);
+            // The parent's rmdir, which follows, reports a child that stayed.
+            if let Err(e) = rmdir_retry(&p) {
+                crate::logging::debug(&format!("cgroup: {e:#}"));
+            }
         }
     }
 }

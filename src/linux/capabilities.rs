@@ -38,6 +38,7 @@ pub fn prepare(p: &CapsPlan) -> Result<()> {
 /// set still covers it), then effective before permitted (capset(2) insists that
 /// effective stays inside permitted at every call), then ambient.
 pub fn apply(p: &CapsPlan) -> Result<()> {
+    // Only undoes prepare's keepcaps; a kernel refusing it would keep nothing extra.
     let _ = nix::sys::prctl::set_keepcaps(false);
     let set = |which: CapSet, name: &str, mask: u64| {
         caps::set(None, which, &hash_set(mask))

@@ -156,6 +156,7 @@ fn store(dir: BorrowedFd, name: &str, key: &str, program: &[u64]) -> Result<()> 
         .map_err(anyhow::Error::from)
         .and_then(|()| Ok(renameat(dir, tmp.as_str(), dir, name)?));
     if renamed.is_err() {
+        // A leftover temp file is only clutter: the next prune takes it.
         let _ = nix::unistd::unlinkat(dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
     }
     renamed
@@ -180,6 +181,7 @@ fn prune(dir: BorrowedFd) {
     if names.len() <= MAX_ENTRIES {
         return;
     }
+    // The cache is only a cache: an entry that stays is recompiled-over later.
     for n in names {
         let _ = nix::unistd::unlinkat(dir, n.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
     }
