@@ -97,6 +97,62 @@ fn hook_env_and_args_are_passed() {
     );
 }
 
+/// Hooks are programs berth runs on the host: none of the fds its caller left open
+/// (beyond stdio) may reach them, in any phase.
+#[test]
+fn hooks_inherit_no_fd_of_the_caller() {
+    let berth = Berth::new("hooks-fds");
+    let logdir = TempDir::new("hooks-fds-log");
+    let log = logdir.path().join("fds");
+    let mut b = Bundle::new("hooks-fds");
+    b.args(&["true"]);
+    // Each hook lists its fds beyond stdio (ls's own directory fd shows up as well).
+    let hook = |kind: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c",
+            format!("echo {kind} $(ls /proc/self/fd | grep -vx '[012]' | tr '\\n' ' ') >> {}", log.display())]})
+    };
+    b.config["hooks"] = json!({
+        "createRuntime": [hook("createRuntime")],
+        "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "ls /proc/self/fd | grep -qx 7 && exit 1; exit 0"]}],
+        "poststart": [hook("poststart")],
+        "poststop": [hook("poststop")],
+    });
+    b.write_config();
+    let id = berth.id("f");
+    // fd 7 stays open in the shell that runs each berth command, without close-on-exec.
+    for cmd in [
+        format!("create --bundle {} {id}", b.path_str()),
+        format!("start {id}"),
+    ] {
+        let mut c = std::process::Command::new("bash");
+        let berth_cmd = format!(
+            "{} --root {} {cmd}",
+            berth_bin().display(),
+            berth.root().display()
+        );
+        c.args(["-c", &format!("exec 7</etc/hostname; {berth_cmd}")]);
+        run_command(c, Duration::from_secs(20)).ok();
+    }
+    berth.wait_status(&id, "stopped");
+    let mut c = std::process::Command::new("bash");
+    let berth_cmd = format!(
+        "{} --root {} delete {id}",
+        berth_bin().display(),
+        berth.root().display()
+    );
+    c.args(["-c", &format!("exec 7</etc/hostname; {berth_cmd}")]);
+    run_command(c, Duration::from_secs(20)).ok();
+    let text = fs::read_to_string(&log).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    for line in text.lines() {
+        let fds: Vec<&str> = line.split_whitespace().skip(1).collect();
+        assert!(
+            fds.len() <= 1 && !fds.contains(&"7"),
+            "{line} (all: {text})"
+        );
+    }
+}
+
 fn failing_create(name: &str, hooks: Value) -> String {
     let berth = Berth::new(name);
     let mut b = Bundle::new(name);

@@ -671,3 +671,28 @@ fn a_profile_denying_socket_sends_still_starts() {
     let out = run(&berth, &b).ok();
     assert_eq!(out.stdout, "started\n", "{out}");
 }
+
+#[test]
+fn a_profile_without_close_range_still_starts_and_execs() {
+    // The OCI validation suite's default profile (and older Docker ones) allow no
+    // close_range: the runtime must mark its fds close-on-exec before the filter goes on,
+    // whether the filter is loaded early (noNewPrivileges false) or last (true).
+    for nnp in [false, true] {
+        let berth = Berth::new("sc-noclose");
+        let mut b = bundle("sc-noclose", docker_profile_without(&["close_range"]));
+        b.config["process"]["noNewPrivileges"] = json!(nnp);
+        b.sh("echo started; touch /tmp/ready; sleep 600");
+        b.readonly(false);
+        let id = berth.id("nc");
+        berth.start_container(&b, &id);
+        wait_until("the container process", || {
+            b.rootfs().join("tmp/ready").exists()
+        });
+        let out = berth.run(&["exec", &id, "echo", "exec'd"]).ok();
+        assert_eq!(out.stdout, "exec'd\n", "noNewPrivileges {nnp}: {out}");
+        berth.delete_force(&id).ok();
+        b.sh("echo started");
+        let out = run(&berth, &b).ok();
+        assert_eq!(out.stdout, "started\n", "noNewPrivileges {nnp}: {out}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use super::channel::{Channel, Msg};
 use super::child::{self, ExecFailure, Step, StepResult};
-use super::{fds, finish};
+use super::finish;
 use crate::errors::errno_text;
 use crate::linux::process::ExecArgs;
 use crate::linux::{console, process_attrs, sys};
@@ -94,10 +94,12 @@ fn setup(c: &ExecChild) -> StepResult<ExecArgs> {
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
-    fds::keep_only_passed(c.plan.preserve_fds).step("close fds")?;
-    // Last, so that after the filter is on only Ready (write) and execve remain.
-    finish::finish_process(p, || match &c.plan.seccomp {
+    finish::finish_process(p, c.plan.preserve_fds, || install_seccomp(c))
+}
+
+fn install_seccomp(c: &ExecChild) -> anyhow::Result<()> {
+    match &c.plan.seccomp {
         Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
         None => Ok(()),
-    })
+    }
 }

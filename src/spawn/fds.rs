@@ -37,6 +37,13 @@ pub fn check_passed_fds(preserve: u32) -> Result<()> {
     Ok(())
 }
 
+/// In berth itself, before it runs anything: no fd of the caller's beyond stdio may reach
+/// a program berth execs (hooks, `ps`). Fds to pass to a container's process are still
+/// inherited by its clone, whose `keep_only_passed` un-marks them.
+pub fn close_on_exec_from_3() -> Result<()> {
+    sys::cloexec_from(3).map_err(|e| anyhow!("close fds: {}", describe_io(&e)))
+}
+
 /// In the child, last thing before execve: every fd from 3 on is closed on exec except
 /// the `n` passed ones, which lose close-on-exec. No fd of berth's or of its caller beyond
 /// those reaches the container.

@@ -10,10 +10,18 @@ use anyhow::{anyhow, Result};
 /// The end of the recipe, which `exec` runs too: everything that makes this process the
 /// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
 /// filter). Returns what to execve.
+///
+/// After a noNewPrivileges filter, the runtime only reports Ready (write) and, in the
+/// init, opens and writes exec.fifo and runs startContainer hooks, as runc does.
 pub fn finish_process(
     p: &ProcessPlan,
+    preserve_fds: u32,
     mut seccomp: impl FnMut() -> Result<()>,
 ) -> StepResult<process::ExecArgs> {
+    // Before any filter: a profile need not allow close_range (many do not, and the
+    // OCI validation suite's default denies it), and nothing opened after this is
+    // inheritable anyway (every fd berth opens is close-on-exec).
+    super::fds::keep_only_passed(preserve_fds).step("close fds")?;
     process::set_rlimits(p).step("rlimits")?;
     // These need capabilities the next steps drop.
     process_attrs::set_scheduling(&p.attrs).step("scheduling")?;

@@ -93,11 +93,14 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     if !a.no_new_keyring {
         finish::join_keyring(a.id).step("keyring")?;
     }
-    let exec = finish::finish_process(&plan.process, || install_seccomp(a, &hook_state))?;
-
+    // Before the filter, which may not allow prctl. Should `create` die from here on,
+    // the init dies at the latest when it reports Ready to nobody (EPIPE/SIGPIPE).
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
+    let exec = finish::finish_process(&plan.process, a.preserve_fds, || {
+        install_seccomp(a, &hook_state)
+    })?;
     // [2] Ready: `create` returns now; we block until `start` opens the fifo.
     a.chan.send(&Msg::Ready).step("ready")?;
     match wait_for_start(a, &hook_state) {
@@ -220,6 +223,5 @@ fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     let state = crate::spawn::hooks::with_status(hook_state, "created");
     crate::spawn::hooks::run_all("startContainer", hooks, &state)?;
     nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
-    super::fds::keep_only_passed(a.preserve_fds)?;
     Ok(fd)
 }
