@@ -390,6 +390,32 @@ fn devices_v1_deny_a_disk_and_allow_null() {
     assert!(out.contains("No such device"), "{out}");
 }
 
+/// A node of linux.devices is only usable where linux.resources.devices allows it: a
+/// deny-all list keeps it closed (runc's "device cgroup deny"), an allow rule opens it.
+#[test]
+fn devices_v1_linux_devices_get_no_hole_in_deny_all() {
+    let berth = Berth::new("cg-dev-hole");
+    let mut b = Bundle::new("cg-dev-hole");
+    // /dev/fuse's numbers: opening it needs no capability, so only the cgroup can say
+    // "Operation not permitted" (without the module loaded, the kernel says "No such
+    // device" once the cgroup lets the open through).
+    b.config["linux"]["devices"] =
+        json!([{"path": "/dev/myfuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o666}]);
+    b.config["linux"]["resources"]["devices"] = json!([{"allow": false, "access": "rwm"}]);
+    b.sh("(exec 3</dev/myfuse) 2>&1; echo done");
+    let out = berth.output_of(&b);
+    assert!(out.contains("Operation not permitted"), "{out}");
+    b.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "r"}
+    ]);
+    let out = berth.output_of(&b);
+    assert!(
+        !out.contains("Operation not permitted") && out.ends_with("done\n"),
+        "{out}"
+    );
+}
+
 #[test]
 fn bad_resources_leave_nothing_behind() {
     let berth = Berth::new("cg-bad");

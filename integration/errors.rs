@@ -106,6 +106,19 @@ fn executable_not_found_with_run() {
 }
 
 #[test]
+fn sysctl_kernel_hostname_conflicts_with_hostname() {
+    let berth = Berth::new("err-sysctl-host");
+    let mut b = Bundle::new("err-sysctl-host");
+    b.config["linux"]["sysctl"] = json!({"kernel.hostname": "other"});
+    let id = berth.id("sh");
+    let line = create_failure(&berth, &b, &id);
+    assert!(
+        line.contains("linux.sysctl") && line.contains("\"hostname\""),
+        "{line}"
+    );
+}
+
+#[test]
 fn unknown_mount_type() {
     let berth = Berth::new("err-mounttype");
     let mut b = Bundle::new("err-mounttype");

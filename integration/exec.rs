@@ -326,6 +326,29 @@ fn exec_env_and_cwd() {
     )
     .ok();
     assert_eq!(out.stdout, "/etc\ntwo words 1\n");
+    // --env overrides what config.json sets, PATH included (which also decides where
+    // the executable is looked up): one PATH, the new one.
+    let out = exec(
+        &berth,
+        &id,
+        &["-e", "PATH=/no/such/dir:/bin", "-e", "FROM_CONFIG=2", "env"],
+    )
+    .ok();
+    let path: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("PATH="))
+        .collect();
+    assert_eq!(path, ["PATH=/no/such/dir:/bin"], "{out}");
+    assert!(out.stdout.lines().any(|l| l == "FROM_CONFIG=2"), "{out}");
+    assert!(!out.stdout.lines().any(|l| l == "FROM_CONFIG=1"), "{out}");
+    let out = exec(
+        &berth,
+        &id,
+        &["-e", "PATH=/no/such/dir", "sh", "-c", "true"],
+    )
+    .fails();
+    assert!(out.stderr.contains("executable file not found"), "{out}");
     // A --process file is the whole process: nothing comes from config.json.
     let dir = TempDir::new("exec-process-json");
     let pj = dir.path().join("process.json");

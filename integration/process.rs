@@ -84,6 +84,27 @@ fn missing_cwd_is_created() {
     assert!(b.rootfs().join("does/not/exist").is_dir());
 }
 
+/// runc changes into process.cwd before it drops privileges (and again after, if root
+/// was refused): a non-root process may start in a directory it could not enter itself,
+/// and in one only it may enter.
+#[test]
+fn cwd_is_entered_before_and_if_needed_after_dropping_privileges() {
+    let berth = Berth::new("proc-cwd-priv");
+    let mut b = Bundle::new("proc-cwd-priv");
+    b.readonly(false);
+    let locked = b.rootfs().join("locked/inner");
+    std::fs::create_dir_all(&locked).unwrap();
+    std::fs::set_permissions(
+        b.rootfs().join("locked"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o700),
+    )
+    .unwrap();
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.config["process"]["cwd"] = json!("/locked/inner");
+    b.args(&["pwd"]);
+    assert_eq!(berth.output_of(&b), "/locked/inner\n");
+}
+
 #[test]
 fn user_uid_gid_and_additional_gids() {
     let berth = Berth::new("proc-user");

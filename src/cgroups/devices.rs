@@ -28,14 +28,6 @@ pub struct Rule {
     pub access: u32,
 }
 
-/// A device node of `linux.devices`, which the container may always use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Node {
-    pub kind: char,
-    pub major: u64,
-    pub minor: u64,
-}
-
 const fn allow(kind: char, major: Option<u32>, minor: Option<u32>, access: u32) -> Rule {
     Rule {
         allow: true,
@@ -89,7 +81,11 @@ fn number(key: &str, name: &str, v: Option<i64>) -> Result<Option<u32>> {
 }
 
 /// The full rule list, in order, with what a later wildcard overrides dropped.
-pub fn rules(spec: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<Vec<Rule>> {
+///
+/// The nodes of `linux.devices` get no rule of their own: as in runc, the container may
+/// use a node only if `linux.resources.devices` (or the defaults) allow it, so a
+/// deny-all list keeps them closed (engines add an allow rule for each device they pass).
+pub fn rules(spec: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
     let mut out = vec![Rule {
         allow: false,
         kind: 'a',
@@ -116,12 +112,6 @@ pub fn rules(spec: &[LinuxDeviceCgroup], nodes: &[Node]) -> Result<Vec<Rule>> {
         });
     }
     out.extend_from_slice(DEFAULT_ALLOWED);
-    for n in nodes {
-        let (Ok(major), Ok(minor)) = (u32::try_from(n.major), u32::try_from(n.minor)) else {
-            continue;
-        };
-        out.push(allow(n.kind, Some(major), Some(minor), ALL));
-    }
     if let Some(last) = out.iter().rposition(is_everything) {
         out.drain(..last);
     }
@@ -307,7 +297,7 @@ mod tests {
 
     #[test]
     fn default_deny_with_the_usual_devices() {
-        let rules = rules(&spec(r#"[{"allow": false, "access": "rwm"}]"#), &[]).unwrap();
+        let rules = rules(&spec(r#"[{"allow": false, "access": "rwm"}]"#)).unwrap();
         let p = program(&rules);
         assert_eq!(run(&p, C, READ | WRITE, 1, 3), 1, "/dev/null");
         assert_eq!(run(&p, C, READ, 136, 4), 1, "/dev/pts/4");
@@ -324,12 +314,7 @@ mod tests {
                          {"allow": true, "type": "b", "major": 8, "access": "rw"},
                          {"allow": false, "type": "b", "major": 8, "minor": 16, "access": "w"}]"#,
         );
-        let nodes = [Node {
-            kind: 'c',
-            major: 10,
-            minor: 229,
-        }];
-        let p = program(&rules(&s, &nodes).unwrap());
+        let p = program(&rules(&s).unwrap());
         assert_eq!(run(&p, B, READ, 8, 0), 1);
         assert_eq!(run(&p, B, READ | WRITE, 8, 1), 1);
         assert_eq!(
@@ -341,14 +326,14 @@ mod tests {
         assert_eq!(run(&p, B, READ, 9, 0), 0);
         assert_eq!(
             run(&p, C, READ | WRITE, 10, 229),
-            1,
-            "linux.devices nodes are allowed"
+            0,
+            "a node of linux.devices is no exception to deny-all"
         );
     }
 
     #[test]
     fn allow_all_drops_what_came_before() {
-        let r = rules(&spec(r#"[{"allow": true, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 3}]"#), &[]).unwrap();
+        let r = rules(&spec(r#"[{"allow": true, "access": "rwm"}, {"allow": false, "type": "c", "major": 1, "minor": 3}]"#)).unwrap();
         assert!(r[0].allow && r[0].kind == 'a');
         let p = program(&r);
         assert_eq!(run(&p, B, READ, 8, 0), 1);
@@ -361,7 +346,10 @@ mod tests {
 
     #[test]
     fn v1_lines() {
-        let r = rules(&spec(r#"[{"allow": false, "access": "rwm"}, {"allow": true, "type": "a", "access": "r"}]"#), &[]).unwrap();
+        let r = rules(&spec(
+            r#"[{"allow": false, "access": "rwm"}, {"allow": true, "type": "a", "access": "r"}]"#,
+        ))
+        .unwrap();
         let w = v1_writes(&r);
         let lines: Vec<(&str, &str)> = w
             .iter()
@@ -397,7 +385,7 @@ mod tests {
                 "linux.resources.devices[0].major",
             ),
         ] {
-            let e = rules(&spec(json), &[]).unwrap_err().to_string();
+            let e = rules(&spec(json)).unwrap_err().to_string();
             assert!(e.starts_with(key), "{e}");
         }
     }

@@ -218,7 +218,6 @@ pub struct Prepared {
 pub fn prepare(
     cgroups_path: Option<&Path>,
     res: Option<&LinuxResources>,
-    nodes: &[devices::Node],
     id: &str,
 ) -> Result<Option<Prepared>> {
     let host = CgroupHost::detect()?;
@@ -231,7 +230,7 @@ pub fn prepare(
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
     let mut writes = resources::plan(res, &layout, &v1::Current::default())?;
-    let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]), nodes)?;
+    let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]))?;
     let v1_devices = host.mode != Mode::Unified && layout.v1.iter().any(|c| c == "devices");
     let bpf = if v1_devices {
         writes.extend(devices::v1_writes(&rules));

@@ -106,24 +106,8 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
     let preserve_fds = fds::passed_fds(o.preserve_fds, &mut plan.process.env);
     let cgroup = {
         let _t = logging::step("create: plan cgroup");
-        let nodes: Vec<cgroups::devices::Node> = plan
-            .devices
-            .iter()
-            .filter_map(|d| {
-                let kind = match d.kind {
-                    libc::S_IFCHR => 'c',
-                    libc::S_IFBLK => 'b',
-                    _ => return None,
-                };
-                Some(cgroups::devices::Node {
-                    kind,
-                    major: d.major,
-                    minor: d.minor,
-                })
-            })
-            .collect();
         let res = plan.resources.as_ref();
-        cgroups::prepare(plan.cgroups_path.as_deref(), res, &nodes, o.id)?
+        cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id)?
     };
     Ok(Prepared {
         plan,

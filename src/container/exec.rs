@@ -126,9 +126,7 @@ fn plan(config: serde_json::Value, bundle: &Path, preserve_fds: u32) -> Result<E
     let linux = spec.linux().clone().unwrap_or_default();
     let ns = spec::namespace_plan(linux.namespaces().as_deref().unwrap_or(&[]))?;
     let mut process = spec::process_plan(&spec, &ns)?;
-    for w in &process.caps.warnings {
-        logging::debug(w);
-    }
+    process.caps.log();
     let preserve_fds = fds::passed_fds(preserve_fds, &mut process.env);
     let seccomp = linux
         .seccomp()

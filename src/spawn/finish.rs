@@ -6,6 +6,7 @@ use crate::errors::errno_text;
 use crate::linux::{capabilities, process, process_attrs, sys};
 use crate::spec::ProcessPlan;
 use anyhow::{anyhow, Result};
+use nix::errno::Errno;
 
 /// The end of the recipe, which `exec` runs too: everything that makes this process the
 /// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
@@ -31,14 +32,22 @@ pub fn finish_process(
     if !p.attrs.no_new_privileges {
         seccomp().step("seccomp")?;
     }
+    // As root first: a cwd the runtime can reach but the container's user cannot
+    // (a volume below a 0700 directory) still works, as in runc. Refused as root, it is
+    // tried again as the user, who may own it (a volume chowned to the container user).
+    let cwd_done = match nix::unistd::chdir(&p.cwd) {
+        Ok(()) => true,
+        Err(Errno::EACCES | Errno::EPERM) => false,
+        Err(e) => return Err(("cwd", cwd_error(p, e))),
+    };
     capabilities::prepare(&p.caps).step("capabilities")?;
     process::switch_user(p).step("user")?;
     capabilities::apply(&p.caps).step("capabilities")?;
     let umask = p.umask.unwrap_or(0o022);
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    nix::unistd::chdir(&p.cwd)
-        .map_err(|e| anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e)))
-        .step("cwd")?;
+    if !cwd_done {
+        nix::unistd::chdir(&p.cwd).map_err(|e| ("cwd", cwd_error(p, e)))?;
+    }
     let env = process::env_with_home(p);
     let path = process::find_executable(&p.args[0], &env).step("exec")?;
     let exec = process::exec_args(&path, &p.args, &env).step("exec")?;
@@ -55,6 +64,10 @@ pub fn finish_process(
         seccomp().step("seccomp")?;
     }
     Ok(exec)
+}
+
+fn cwd_error(p: &ProcessPlan, e: Errno) -> anyhow::Error {
+    anyhow!("process.cwd: chdir {}: {}", p.cwd.display(), errno_text(e))
 }
 
 /// The container's session keyring `_ses.<id>` (`exec` joins the same one).

@@ -2,8 +2,10 @@
 //! (pure, unit-tested); `linux::capabilities` applies them in the init.
 //!
 //! Like runc, a config without `capabilities` gets all five sets empty, and a set that
-//! is left out is empty. Unlike runc, a capability the container cannot have is an
-//! error at create, not a warning and a silent drop.
+//! is left out is empty. A capability that cannot be mapped to the kernel or cannot be
+//! granted is dropped with a warning naming it: the runtime-spec (config.md) says it
+//! MUST be logged and runtimes SHOULD NOT fail (so `docker run --privileged` works on a
+//! host whose own bounding set lacks some).
 
 use anyhow::{anyhow, bail, Context, Result};
 use caps::Capability;
@@ -29,6 +31,25 @@ pub struct CapsPlan {
     pub ambient: u64,
     /// Things the config asks for that the kernel cannot do; `create` logs them.
     pub warnings: Vec<String>,
+    /// Capabilities the host cannot grant, dropped from every set (a warning).
+    pub ignored: u64,
+}
+
+impl CapsPlan {
+    /// Log what was adjusted: dropped capabilities as a warning (runc's words), the
+    /// rest at debug level (runc's own default config triggers those).
+    pub fn log(&self) {
+        if self.ignored != 0 {
+            let names: Vec<String> = caps_in(self.ignored).map(|c| c.to_string()).collect();
+            crate::logging::warn(&format!(
+                "process.capabilities: ignoring unknown or unavailable capabilities: [{}]",
+                names.join(" ")
+            ));
+        }
+        for w in &self.warnings {
+            crate::logging::debug(w);
+        }
+    }
 }
 
 /// What the host lets a container have.
@@ -69,24 +90,39 @@ fn status_mask(status: &str, key: &str) -> Option<u64> {
     u64::from_str_radix(line.trim(), 16).ok()
 }
 
-/// Checks the names in the raw config.json, before oci-spec parses them: oci-spec also
-/// takes "sys_admin" or "SYS_ADMIN" (runc does not), and its error for an unknown name
-/// does not say which set it was in.
-pub fn check_names(config: &serde_json::Value) -> Result<()> {
-    let Some(sets) = config.pointer("/process/capabilities") else {
-        return Ok(());
+/// Drops the names this kernel interface does not know from the raw config.json,
+/// before oci-spec parses it (which would refuse them, and which also takes spellings
+/// such as "sys_admin" that runc does not). Returns them, for the warning.
+pub fn drop_unknown(config: &mut serde_json::Value) -> Vec<String> {
+    let mut dropped = Vec::new();
+    let Some(sets) = config.pointer_mut("/process/capabilities") else {
+        return dropped;
     };
     for set in SET_NAMES {
-        let Some(list) = sets.get(set).and_then(|v| v.as_array()) else {
+        let Some(list) = sets.get_mut(set).and_then(|v| v.as_array_mut()) else {
             continue;
         };
-        for name in list.iter().filter_map(|v| v.as_str()) {
-            if Capability::from_str(name).is_err() {
-                bail!("process.capabilities.{set}: unknown capability {name:?}");
+        list.retain(|v| {
+            let known = v.as_str().is_some_and(|n| Capability::from_str(n).is_ok());
+            if !known {
+                dropped.push(v.as_str().map_or_else(|| v.to_string(), str::to_string));
             }
-        }
+            known
+        });
     }
-    Ok(())
+    dropped.sort();
+    dropped.dedup();
+    dropped
+}
+
+/// The warning for names `drop_unknown` took out, as runc words it.
+pub fn warn_unknown(dropped: &[String]) {
+    if !dropped.is_empty() {
+        crate::logging::warn(&format!(
+            "process.capabilities: ignoring unknown or unavailable capabilities: [{}]",
+            dropped.join(" ")
+        ));
+    }
 }
 
 fn mask_of(set: Option<&oci_spec::runtime::Capabilities>) -> Result<u64> {
@@ -128,25 +164,18 @@ pub fn plan(config: Option<&LinuxCapabilities>, host: &HostCaps) -> Result<CapsP
         permitted: mask_of(c.permitted().as_ref())?,
         ambient: mask_of(c.ambient().as_ref())?,
         warnings: Vec::new(),
+        ignored: 0,
     };
-    let sets = [
-        p.bounding,
-        p.effective,
-        p.inheritable,
-        p.permitted,
-        p.ambient,
-    ];
-    for (name, mask) in SET_NAMES.iter().zip(sets) {
-        if let Some(cap) = caps_in(mask & !host.available).next() {
-            if host.userns {
-                bail!("process.capabilities.{name}: {cap} is not supported by this kernel");
-            }
-            bail!(
-                "process.capabilities.{name}: {cap} is not available on this host \
-                 (berth's own bounding set is {:016x}, so no container can have it)",
-                host.available
-            );
-        }
+    let all = p.bounding | p.effective | p.inheritable | p.permitted | p.ambient;
+    p.ignored = all & !host.available;
+    for set in [
+        &mut p.bounding,
+        &mut p.effective,
+        &mut p.inheritable,
+        &mut p.permitted,
+        &mut p.ambient,
+    ] {
+        *set &= host.available;
     }
     // The kernel refuses these with a bare EPERM at capset(2); say which one and why.
     if let Some(cap) = caps_in(p.effective & !p.permitted).next() {
@@ -232,22 +261,41 @@ mod tests {
     }
 
     #[test]
-    fn capability_the_host_lacks_is_an_error() {
-        let c = caps(r#"{"permitted":["CAP_KILL","CAP_SYS_RESOURCE"]}"#);
-        let e = plan(Some(&c), &HOST).unwrap_err().to_string();
-        assert!(
-            e.contains("process.capabilities.permitted") && e.contains("CAP_SYS_RESOURCE"),
-            "{e}"
+    fn capability_the_host_lacks_is_dropped_and_named() {
+        let c = caps(
+            r#"{"bounding":["CAP_KILL","CAP_SYS_RESOURCE"],"permitted":["CAP_KILL","CAP_SYS_RESOURCE"]}"#,
+        );
+        let p = plan(Some(&c), &HOST).unwrap();
+        assert_eq!(
+            (p.bounding, p.permitted, p.ignored),
+            (KILL, KILL, SYS_RESOURCE)
         );
         // In a user namespace the container has every capability of that namespace.
         let userns = HostCaps {
             available: HOST.available | SYS_RESOURCE,
             userns: true,
         };
+        let p = plan(Some(&c), &userns).unwrap();
+        assert_eq!((p.permitted, p.ignored), (KILL | SYS_RESOURCE, 0));
+    }
+
+    #[test]
+    fn unknown_names_are_dropped_from_every_set() {
+        let mut v = serde_json::json!({"process": {"capabilities": {
+            "bounding": ["CAP_KILL", "CAP_FOO", "sys_admin"],
+            "ambient": ["CAP_FOO", 7]
+        }}});
+        assert_eq!(drop_unknown(&mut v), ["7", "CAP_FOO", "sys_admin"]);
         assert_eq!(
-            plan(Some(&c), &userns).unwrap().permitted,
-            KILL | SYS_RESOURCE
+            v["process"]["capabilities"]["bounding"],
+            serde_json::json!(["CAP_KILL"])
         );
+        assert_eq!(
+            v["process"]["capabilities"]["ambient"],
+            serde_json::json!([])
+        );
+        let mut none = serde_json::json!({"process": {}});
+        assert!(drop_unknown(&mut none).is_empty());
     }
 
     #[test]
@@ -267,17 +315,14 @@ mod tests {
     }
 
     #[test]
-    fn names_are_checked_in_the_raw_config() {
-        let ok = serde_json::json!({"process": {"capabilities": {"bounding": ["CAP_CHOWN"]}}});
-        check_names(&ok).unwrap();
-        check_names(&serde_json::json!({"process": {}})).unwrap();
+    fn only_runc_spellings_count_as_known() {
         for bad in ["CAP_FOO", "chown", "SYS_ADMIN"] {
-            let v = serde_json::json!({"process": {"capabilities": {
+            let mut v = serde_json::json!({"process": {"capabilities": {
                 "bounding": ["CAP_KILL"], "ambient": ["CAP_KILL", bad]}}});
-            let e = check_names(&v).unwrap_err().to_string();
+            assert_eq!(drop_unknown(&mut v), [bad]);
             assert_eq!(
-                e,
-                format!("process.capabilities.ambient: unknown capability {bad:?}")
+                v["process"]["capabilities"]["ambient"],
+                serde_json::json!(["CAP_KILL"])
             );
         }
     }

@@ -18,7 +18,7 @@ pub fn load_spec(bundle: &Path) -> Result<Spec> {
 /// what errors name.
 pub fn spec_from_value(mut raw: serde_json::Value, path: &Path) -> Result<Spec> {
     // A first, untyped pass for what oci-spec parses too loosely or wrongly.
-    super::caps::check_names(&raw)?;
+    super::caps::warn_unknown(&super::caps::drop_unknown(&mut raw));
     super::attrs::fix_raw(&mut raw)?;
     super::seccomp::check_raw(&raw)?;
     serde_path_to_error::deserialize(raw).map_err(|e| {
@@ -36,11 +36,7 @@ pub fn load(dir: &Path) -> Result<super::Plan> {
     let bundle = std::fs::canonicalize(dir).with_context(|| format!("bundle {}", dir.display()))?;
     let spec = load_spec(&bundle)?;
     let plan = super::plan(&bundle, spec)?;
-    // Debug, not warning: runc's own default config triggers these, and runc is quiet
-    // about them; stderr belongs to the container's output.
-    for w in &plan.process.caps.warnings {
-        crate::logging::debug(w);
-    }
+    plan.process.caps.log();
     Ok(plan)
 }
 

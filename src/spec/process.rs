@@ -97,7 +97,22 @@ fn env(p: &Process) -> Result<Vec<String>> {
             bail!("process.env[{i}]: {e:?} is not NAME=value");
         }
     }
-    Ok(env)
+    Ok(later_wins(env))
+}
+
+/// One entry per name, the last value given winning, in the place of the first: as
+/// runc sets them one by one. `exec --env PATH=...` must override the config's PATH,
+/// which a process (and the executable lookup) would otherwise find first.
+fn later_wins(env: Vec<String>) -> Vec<String> {
+    let name = |e: &str| e.split_once('=').map_or(e, |(n, _)| n).to_string();
+    let mut out: Vec<String> = Vec::with_capacity(env.len());
+    for e in env {
+        match out.iter_mut().find(|o| name(o) == name(&e)) {
+            Some(slot) => *slot = e,
+            None => out.push(e),
+        }
+    }
+    out
 }
 
 fn console_size(p: &Process) -> Result<Option<(u16, u16)>> {
@@ -161,4 +176,15 @@ fn rlimits(list: &[PosixRlimit]) -> Result<Vec<Rlimit>> {
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::later_wins;
+
+    #[test]
+    fn a_later_value_replaces_an_earlier_one_in_place() {
+        let env = ["PATH=/bin", "A=1", "PATH=/x:/bin", "B=2", "A=3"].map(String::from);
+        assert_eq!(later_wins(env.to_vec()), ["PATH=/x:/bin", "A=3", "B=2"]);
+    }
 }

@@ -45,6 +45,17 @@ fn namespace_of(key: &str) -> Option<CloneFlags> {
 /// runc refuses keys whose namespace the container shares with the host, because
 /// writing them would change the host.
 fn check_sysctl(key: &str, ns: &NamespacePlan) -> Result<()> {
+    // These have fields of their own; two sources for one value is a contradiction.
+    for (sysctl, field) in [
+        ("kernel.hostname", "hostname"),
+        ("kernel.domainname", "domainname"),
+    ] {
+        if key == sysctl {
+            bail!(
+                "linux.sysctl: {key:?} is not allowed as it conflicts with the OCI {field:?} field"
+            );
+        }
+    }
     let Some(need) = namespace_of(key) else {
         bail!("linux.sysctl: {key:?} is not namespaced and would change the host");
     };

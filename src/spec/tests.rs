@@ -61,6 +61,21 @@ fn sysctl_needs_its_namespace() {
 }
 
 #[test]
+fn sysctl_may_not_set_what_hostname_and_domainname_set() {
+    for (key, field) in [
+        ("kernel.hostname", "hostname"),
+        ("kernel.domainname", "domainname"),
+    ] {
+        let s = base(&format!(r#","sysctl":{{"{key}":"x"}}"#), "");
+        let e = plan(Path::new("/tmp"), spec(&s)).unwrap_err().to_string();
+        assert!(
+            e.contains("linux.sysctl") && e.contains(key) && e.contains(field),
+            "{e}"
+        );
+    }
+}
+
+#[test]
 fn joined_user_namespace_comes_first() {
     let s = base("", "").replace(
         r#"{"type":"network"}"#,

@@ -56,10 +56,11 @@ fn read_process_file(file: &Path) -> Result<Value> {
     if !v.is_object() {
         bail!("--process {}: not a JSON object", file.display());
     }
-    // Checked here so that errors name this file rather than config.json.
-    crate::spec::caps::check_names(&json!({ "process": v }))
-        .with_context(|| format!("--process {}", file.display()))?;
-    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(v.clone())
+    // Checked here so that errors name this file rather than config.json; unknown
+    // capabilities are dropped (with a warning) when the process is planned.
+    let mut known = json!({ "process": v });
+    crate::spec::caps::drop_unknown(&mut known);
+    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(known["process"].clone())
         .map_err(|e| anyhow!("--process {}: {}: {}", file.display(), e.path(), e.inner()))?;
     Ok(v)
 }
