@@ -13,6 +13,7 @@ mod engines;
 mod errors;
 mod exec;
 mod fds;
+mod hardening;
 mod hooks;
 mod lifecycle;
 mod namespaces;

@@ -167,13 +167,12 @@ fn setup_pty(p: &ProcessPlan, sock: OwnedFd, console: bool) -> Result<()> {
     Ok(())
 }
 
-/// Bind the slave onto /dev/console (an empty file made first), as the container's
-/// console; resolved inside the new root like every other mount target.
+/// Bind the slave onto /dev/console, as the container's console. The target is made, or
+/// found, in the container's /dev without following a symlink: the image or a volume
+/// could otherwise point it at a file under /proc, and the pty would cover that file
+/// before the masked and read-only paths are applied.
 fn mount_console(slave_path: &str) -> Result<()> {
-    let root =
-        paths::open_root().map_err(|e| anyhow!("process.terminal: open /: {}", describe_io(&e)))?;
-    let target = paths::ensure_file(root.as_fd(), Path::new("/dev/console"))
-        .map_err(|e| anyhow!("process.terminal: create /dev/console: {}", describe_io(&e)))?;
+    let target = console_target()?;
     nix::mount::mount(
         Some(slave_path),
         &paths::fd_path(target.as_fd()),
@@ -187,6 +186,44 @@ fn mount_console(slave_path: &str) -> Result<()> {
             errno_text(e)
         )
     })
+}
+
+/// An O_PATH handle of /dev/console: a regular file (made empty if missing) or a
+/// device node (an image's, or the host's with /dev bound from the host). Anything
+/// else, a symlink above all, is refused.
+fn console_target() -> Result<OwnedFd> {
+    let fail = |what: &str, e: nix::errno::Errno| {
+        anyhow!("process.terminal: {what} /dev/console: {}", errno_text(e))
+    };
+    let root =
+        paths::open_root().map_err(|e| anyhow!("process.terminal: open /: {}", describe_io(&e)))?;
+    let dev = sys::openat2(
+        root.as_fd(),
+        c"dev",
+        (libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64,
+        0,
+        libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_SYMLINKS,
+    )
+    .map_err(|e| anyhow!("process.terminal: open /dev: {}", describe_io(&e)))?;
+    let mode = nix::sys::stat::Mode::from_bits_truncate(0o644);
+    let excl = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW;
+    match nix::fcntl::openat(dev.as_fd(), "console", excl | OFlag::O_CLOEXEC, mode) {
+        Ok(_) | Err(nix::errno::Errno::EEXIST) => {}
+        Err(e) => return Err(fail("create", e)),
+    }
+    let target = nix::fcntl::openat(
+        dev.as_fd(),
+        "console",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| fail("open", e))?;
+    let st = nix::sys::stat::fstat(target.as_fd()).map_err(|e| fail("stat", e))?;
+    match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFCHR => Ok(target),
+        libc::S_IFLNK => bail!("process.terminal: /dev/console is a symlink; refusing to mount the console through it"),
+        _ => bail!("process.terminal: /dev/console is neither a file nor a device; refusing to mount the console on it"),
+    }
 }
 
 fn send_master(sock: &OwnedFd, master: std::os::fd::BorrowedFd) -> Result<()> {

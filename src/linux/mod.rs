@@ -6,6 +6,7 @@ pub mod capabilities;
 pub mod console;
 pub mod mountinfo;
 pub mod namespaces;
+pub mod proc_write;
 pub mod process;
 pub mod process_attrs;
 pub mod procfs;

@@ -4,7 +4,7 @@
 //! linux.personality.
 
 use crate::errors::{describe_io, errno_text};
-use crate::linux::sys;
+use crate::linux::{proc_write, sys};
 use crate::spec::attrs::AttrsPlan;
 use anyhow::{anyhow, Result};
 
@@ -37,7 +37,7 @@ pub fn set_oom_score_adj(a: &AttrsPlan) -> Result<()> {
     let Some(v) = a.oom_score_adj else {
         return Ok(());
     };
-    std::fs::write("/proc/self/oom_score_adj", v.to_string()).map_err(|e| {
+    proc_write::write_self("oom_score_adj", v.to_string().as_bytes()).map_err(|e| {
         let hint = if e.raw_os_error() == Some(libc::EACCES) && v < 0 {
             " (lowering it needs CAP_SYS_RESOURCE)"
         } else {
@@ -78,20 +78,20 @@ pub fn set_scheduling(a: &AttrsPlan) -> Result<()> {
 /// Ask the LSM to move to the profile/label at the next execve, the way runc does.
 pub fn set_exec_labels(a: &AttrsPlan) -> Result<()> {
     if let Some(profile) = &a.apparmor_profile {
-        let path = if std::path::Path::new("/proc/self/attr/apparmor/exec").exists() {
-            "/proc/self/attr/apparmor/exec"
+        let rel = if proc_write::self_has("attr/apparmor/exec") {
+            "attr/apparmor/exec"
         } else {
-            "/proc/self/attr/exec"
+            "attr/exec"
         };
-        std::fs::write(path, format!("exec {profile}")).map_err(|e| {
+        proc_write::write_self(rel, format!("exec {profile}").as_bytes()).map_err(|e| {
             anyhow!(
-                "process.apparmorProfile: {profile:?}: write {path}: {}",
+                "process.apparmorProfile: {profile:?}: write /proc/self/{rel}: {}",
                 describe_io(&e)
             )
         })?;
     }
     if let Some(label) = &a.selinux_label {
-        std::fs::write("/proc/self/attr/exec", label).map_err(|e| {
+        proc_write::write_self("attr/exec", label.as_bytes()).map_err(|e| {
             anyhow!(
                 "process.selinuxLabel: {label:?}: write /proc/self/attr/exec: {}",
                 describe_io(&e)

@@ -56,6 +56,12 @@ pub fn main(c: ExecChild) -> ! {
 
 fn setup(c: &ExecChild) -> StepResult<ExecArgs> {
     let p = &c.plan.process;
+    // From here to execve the container's processes can see us, and once the
+    // capabilities are dropped they would match ours: /proc/PID/exe (our binary) and
+    // our fds must stay out of their reach.
+    sys::set_dumpable(false)
+        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
+        .step("dumpable")?;
     // If `exec` dies while we set up, so do we; cleared before execve.
     sys::set_parent_death_signal(libc::SIGKILL)
         .map_err(anyhow::Error::from)

@@ -56,6 +56,11 @@ pub fn main(args: InitArgs) -> ! {
 /// Returns what to exec, and the fifo's write end, which must stay open until execve.
 fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     let plan = a.plan;
+    // Until execve, nothing with our uid and capabilities may open /proc/PID/exe (our
+    // binary) or our fds: without a PID namespace, other containers can see us.
+    sys::set_dumpable(false)
+        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
+        .step("dumpable")?;
     // If `create` dies while we set up, we die too; cleared before Ready below.
     sys::set_parent_death_signal(libc::SIGKILL)
         .map_err(anyhow::Error::from)
@@ -194,10 +199,11 @@ fn set_names(plan: &Plan) -> Result<()> {
     Ok(())
 }
 
+/// Through a handle on the container's own procfs, never through a symlink or another
+/// mount laid over /proc/sys: those could lead the value to a host-wide sysctl.
 fn write_sysctl(plan: &Plan) -> Result<()> {
     for (key, value) in &plan.sysctl {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        std::fs::write(&path, value).map_err(|e| {
+        crate::linux::proc_write::write_sysctl(key, value).map_err(|e| {
             anyhow!(
                 "linux.sysctl: {key}={value}: {}",
                 crate::errors::describe_io(&e)

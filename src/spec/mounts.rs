@@ -5,6 +5,7 @@ use super::mount_opts::{self, MountOptions};
 use anyhow::{anyhow, bail, Result};
 use nix::mount::MsFlags;
 use oci_spec::runtime::Mount;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -25,7 +26,63 @@ impl MountPlan {
     pub fn key(&self) -> String {
         format!("mounts[{}]", self.index)
     }
+
+    /// runc's rule for mounts in /proc (1.1.5 and later), applied to `dest`: the
+    /// configured destination when planning, and where it really leads (symlinks
+    /// resolved in the rootfs) when mounting. /proc itself takes only a procfs; below it
+    /// only the files lxcfs provides may be covered. Anything else there could hide or
+    /// redirect what the runtime writes to /proc (sysctl) or masks.
+    pub fn check_proc_destination(&self, dest: &Path) -> Result<()> {
+        let Ok(rel) = dest.strip_prefix("/proc") else {
+            return Ok(());
+        };
+        let how = if dest == self.destination {
+            String::new()
+        } else {
+            format!(" (resolves to {})", dest.display())
+        };
+        let key = self.key();
+        let shown = self.destination.display();
+        if rel.as_os_str().is_empty() {
+            if self.is_procfs_root() {
+                return Ok(());
+            }
+            bail!("{key}.destination: {shown}{how}: only a procfs may be mounted on /proc");
+        }
+        if PROC_FILES_ALLOWED.iter().any(|f| Path::new(f) == dest) {
+            return Ok(());
+        }
+        bail!("{key}.destination: {shown}{how} is inside /proc, where nothing may be mounted")
+    }
+
+    /// A fresh procfs, or a bind of the root of one.
+    fn is_procfs_root(&self) -> bool {
+        if !self.is_bind() {
+            return self.fstype == "proc";
+        }
+        let Some(src) = &self.source else {
+            return false;
+        };
+        let on_procfs = nix::sys::statfs::statfs(src.as_path())
+            .is_ok_and(|st| st.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC);
+        // The root directory of every procfs has inode 1 (PROC_ROOT_INO).
+        on_procfs && std::fs::metadata(src).is_ok_and(|m| m.ino() == 1)
+    }
 }
+
+/// The files below /proc that lxcfs replaces, which runc lets a mount cover.
+const PROC_FILES_ALLOWED: [&str; 10] = [
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+];
 
 /// Lexically clean an absolute container path: no "..", no ".", no empty parts.
 /// ".." at the root stays at the root, as it would inside the container.
@@ -85,13 +142,15 @@ fn mount_plan(bundle: &Path, index: usize, m: &Mount) -> Result<MountPlan> {
             );
         }
     }
-    Ok(MountPlan {
+    let plan = MountPlan {
         index,
         source,
         destination: clean_container_path(dest),
         fstype,
         opts,
-    })
+    };
+    plan.check_proc_destination(&plan.destination)?;
+    Ok(plan)
 }
 
 /// `linux.rootfsPropagation` as the flags for "/" in the new mount namespace; rslave
@@ -107,6 +166,33 @@ pub fn root_propagation(p: Option<&str>) -> Result<MsFlags> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn plan(dest: &str, typ: &str, source: &str, options: &[&str]) -> Result<MountPlan> {
+        let m: Mount = serde_json::from_value(serde_json::json!({
+            "destination": dest, "type": typ, "source": source, "options": options
+        }))
+        .unwrap();
+        mount_plan(Path::new("/"), 3, &m)
+    }
+
+    #[test]
+    fn proc_destinations_as_runc_allows_them() {
+        assert!(plan("/proc", "proc", "proc", &[]).is_ok());
+        assert!(plan("/proc", "bind", "/proc", &["rbind"]).is_ok());
+        assert!(plan("/proc/uptime", "bind", "/etc/hostname", &["bind"]).is_ok());
+        assert!(plan("/procfoo", "tmpfs", "tmpfs", &[]).is_ok());
+        let e = plan("/proc", "tmpfs", "tmpfs", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("mounts[3].destination: /proc"), "{e}");
+        assert!(plan("/proc", "bind", "/tmp", &["bind"]).is_err());
+        assert!(plan("/proc", "bind", "/proc/sys", &["bind"]).is_err());
+        let e = plan("/proc/sys/../sys/net", "bind", "/tmp", &["bind"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/proc/sys/net is inside /proc"), "{e}");
+        assert!(plan("/proc/sys/kernel", "proc", "proc", &[]).is_err());
+    }
 
     #[test]
     fn cleans_paths_without_escaping() {

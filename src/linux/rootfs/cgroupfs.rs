@@ -41,8 +41,7 @@ fn own_cgroup(m: &MountInfo) -> PathBuf {
 }
 
 pub fn mount_cgroupfs(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
-    let target = mkdir_all(root, &m.destination, 0o755)
-        .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
+    let target = super::paths::open_target(root, m, true)?;
     let hier = host_hierarchies()?;
     let flags = without_bind(m.opts.flags);
     let unified_host = hier

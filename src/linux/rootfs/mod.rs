@@ -10,7 +10,7 @@ pub mod remount;
 use crate::errors::errno_text;
 use crate::logging;
 use crate::spec::Plan;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use remount::MountEnv;
 use std::os::fd::AsFd;
@@ -166,8 +166,10 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
         readonly_path(Path::new(p), userns)
             .with_context(|| format!("linux.readonlyPaths[{i}] ({p})"))?;
     }
+    let mut null = None;
     for (i, p) in plan.masked_paths.iter().enumerate() {
-        mask_path(Path::new(p)).with_context(|| format!("linux.maskedPaths[{i}] ({p})"))?;
+        mask_path(Path::new(p), &mut null)
+            .with_context(|| format!("linux.maskedPaths[{i}] ({p})"))?;
     }
     if plan.readonly_root {
         remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
@@ -202,7 +204,9 @@ fn readonly_path(path: &Path, userns: bool) -> Result<()> {
     remount::remount_bind(&paths::fd_path(again.as_fd()), MsFlags::MS_RDONLY, true)
 }
 
-fn mask_path(path: &Path) -> Result<()> {
+/// Cover `path` with an empty read-only tmpfs (a directory) or the null device (a
+/// file). `null` is the container's /dev/null, opened and checked on first use.
+fn mask_path(path: &Path, null: &mut Option<std::os::fd::OwnedFd>) -> Result<()> {
     let Some(fd) = open_existing(path)? else {
         return Ok(());
     };
@@ -216,8 +220,12 @@ fn mask_path(path: &Path) -> Result<()> {
             None::<&str>,
         )
     } else {
+        let null = match null {
+            Some(n) => n,
+            None => null.insert(open_dev_null()?),
+        };
         mount(
-            Some("/dev/null"),
+            Some(&paths::fd_path(null.as_fd())),
             &t,
             None::<&str>,
             MsFlags::MS_BIND,
@@ -225,4 +233,21 @@ fn mask_path(path: &Path) -> Result<()> {
         )
     };
     res.map_err(|e| anyhow!("mask: {}", errno_text(e)))
+}
+
+/// The container's /dev/null, held open and checked to be the null device (char 1:3):
+/// its /dev may come from the image or a volume, and a symlink or another file there
+/// would put that file (say core_pattern) where a masked path should show nothing.
+/// Masks bind this very handle, so swapping the name afterwards changes nothing.
+fn open_dev_null() -> Result<std::os::fd::OwnedFd> {
+    let root = paths::open_root()?;
+    let fd = paths::open_in_root_nofollow(root.as_fd(), Path::new("/dev/null"))
+        .map_err(|e| anyhow!("/dev/null: {}", crate::errors::describe_io(&e)))?;
+    let st = nix::sys::stat::fstat(fd.as_fd())
+        .map_err(|e| anyhow!("/dev/null: stat: {}", errno_text(e)))?;
+    let is_char = st.st_mode & libc::S_IFMT == libc::S_IFCHR;
+    if !is_char || st.st_rdev != nix::sys::stat::makedev(1, 3) {
+        bail!("/dev/null is not the null device (character device 1:3); refusing to mask with it");
+    }
+    Ok(fd)
 }

@@ -1,6 +1,6 @@
 //! Apply the config's `mounts[]` inside the rootfs, in order, onto safely resolved targets.
 
-use super::paths::{ensure_file, fd_path, mkdir_all, open_in_root};
+use super::paths::{fd_path, open_in_root, open_target};
 use super::remount::MountEnv;
 /// At its old path for `spawn/init.rs`.
 use super::remount::{remount_bind, sys_mount, without_bind};
@@ -69,12 +69,7 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
             crate::errors::describe_io(&e)
         )
     })?;
-    let target = if meta.is_dir() {
-        mkdir_all(root, &m.destination, 0o755)
-    } else {
-        ensure_file(root, &m.destination)
-    }
-    .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
+    let target = open_target(root, m, meta.is_dir())?;
     let rec = if m.opts.recursive_bind {
         MsFlags::MS_REC
     } else {
@@ -98,8 +93,7 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
 }
 
 fn filesystem(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
-    let target = mkdir_all(root, &m.destination, 0o755)
-        .map_err(|e| anyhow!("destination: {}", crate::errors::describe_io(&e)))?;
+    let target = open_target(root, m, true)?;
     let data = m.opts.data_string();
     let src: PathBuf = m.source.clone().unwrap_or_else(|| PathBuf::from(&m.fstype));
     let fl = without_bind(m.opts.flags);

@@ -35,6 +35,19 @@ pub fn open_in_root(root: BorrowedFd, path: &Path) -> io::Result<OwnedFd> {
     )
 }
 
+/// Like `open_in_root`, but a symlink as the last component is opened itself, not
+/// followed (the caller checks what it got).
+pub fn open_in_root_nofollow(root: BorrowedFd, path: &Path) -> io::Result<OwnedFd> {
+    let c = relative_cstring(path)?;
+    sys::openat2(
+        root,
+        &c,
+        (libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) as u64,
+        0,
+        RESOLVE,
+    )
+}
+
 /// `/proc/self/fd/N`: a path the kernel resolves to exactly the fd's file.
 pub fn fd_path(fd: BorrowedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
@@ -117,13 +130,33 @@ fn link_target(
 
 /// The container path of `fd` (a directory inside `root`), from the kernel's own
 /// record of both paths.
-fn container_path_of(root: BorrowedFd, fd: BorrowedFd) -> io::Result<PathBuf> {
+pub fn container_path_of(root: BorrowedFd, fd: BorrowedFd) -> io::Result<PathBuf> {
     let r = std::fs::read_link(fd_path(root))?;
     let p = std::fs::read_link(fd_path(fd))?;
     let rel = p
         .strip_prefix(&r)
         .map_err(|_| io::Error::from_raw_os_error(libc::EXDEV))?;
     Ok(Path::new("/").join(rel))
+}
+
+/// Open where `m` goes (a directory, or a file for a bind of one), making it if needed,
+/// and refuse it if it really lies in /proc: a symlink in the image may lead a
+/// harmless-looking destination there.
+pub fn open_target(
+    root: BorrowedFd,
+    m: &crate::spec::MountPlan,
+    dir: bool,
+) -> anyhow::Result<OwnedFd> {
+    let fail = |e: io::Error| anyhow::anyhow!("destination: {}", crate::errors::describe_io(&e));
+    let target = if dir {
+        mkdir_all(root, &m.destination, 0o755)
+    } else {
+        ensure_file(root, &m.destination)
+    }
+    .map_err(fail)?;
+    let real = container_path_of(root, target.as_fd()).map_err(fail)?;
+    m.check_proc_destination(&real)?;
+    Ok(target)
 }
 
 /// Make sure a file exists at `path` (creating parents), for bind-mounting a file onto it.

@@ -21,7 +21,7 @@ pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, send_with_f
 pub use mount::{mount_set_readonly, mount_setattr, open_tree_clone};
 pub use process::{
     default_sigpipe, execveat_fd, ioprio_set, join_session_keyring, kill_raw, sched_setattr,
-    set_child_subreaper, set_parent_death_signal, set_personality, setdomainname,
+    set_child_subreaper, set_dumpable, set_parent_death_signal, set_personality, setdomainname,
 };
 pub use seccomp::seccomp_set_filter;
 pub use term::{set_controlling_terminal, set_window_size, window_size};

@@ -1,4 +1,4 @@
-//! The calling process's own settings: keyring, domain name, parent-death signal, subreaper, scheduling, personality, SIGPIPE, signals to others, and execveat(2).
+//! The calling process's own settings: keyring, domain name, parent-death signal, dumpability, subreaper, scheduling, personality, SIGPIPE, signals to others, and execveat(2).
 
 use super::check;
 use crate::spec::attrs::SchedAttr;
@@ -32,6 +32,16 @@ pub fn setdomainname(name: &[u8]) -> io::Result<()> {
 pub fn set_parent_death_signal(sig: i32) -> io::Result<()> {
     // SAFETY: PR_SET_PDEATHSIG takes a plain signal number.
     let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong, 0, 0, 0) };
+    check(ret as libc::c_long)?;
+    Ok(())
+}
+
+/// prctl(PR_SET_DUMPABLE): whether processes with our uid and capabilities may reach
+/// us through ptrace and /proc/PID (exe, fd, mem). execve sets it again for the new
+/// program.
+pub fn set_dumpable(dumpable: bool) -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes a plain 0 or 1.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, dumpable as libc::c_ulong, 0, 0, 0) };
     check(ret as libc::c_long)?;
     Ok(())
 }
