@@ -3,6 +3,7 @@
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
+#   make fuzz    the property tests of the parsers with many cases (FUZZ_CASES)
 #
 # `deps` installs what is missing with apt-get (Debian); it is a no-op when
 # everything is already installed.
@@ -23,10 +24,13 @@ DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config 
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-- --nocapture'.
 TEST_ARGS ?=
 
+# Cases per property for `make fuzz` (`make test` runs each with a few dozen).
+FUZZ_CASES ?= 20000
+
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench clean
+.PHONY: all deps build rootfs run test lint bench fuzz clean
 
 all: build
 
@@ -62,6 +66,11 @@ test: deps rootfs lint
 	$(CARGO) build --release
 	$(CARGO) test --release $(TEST_ARGS)
 	bash integration/cgroup-leaks.sh
+
+# The `proptests` modules (src/**/proptests.rs): random and structured inputs for the
+# pure parsers. A debug build, so integer overflow panics too; no root needed.
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --lib proptests -- --test-threads=2
 
 bench: deps build rootfs
 	bash bench/bench.sh

@@ -12,6 +12,8 @@ pub mod cgroups;
 pub mod cli;
 pub mod container;
 pub mod errors;
+#[cfg(test)]
+mod fuzz;
 pub mod linux;
 pub mod logging;
 pub mod seccomp;

@@ -439,4 +439,6 @@ pub fn setup(cg: &Cgroup, p: &Prepared) -> Result<()> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 pub mod testing;

@@ -204,3 +204,6 @@ fn send(pid: i32, sig: i32) -> Result<()> {
     r.map(drop)
         .map_err(|e| anyhow!("kill {pid}: {}", errno_text(e)))
 }
+
+#[cfg(test)]
+mod proptests;

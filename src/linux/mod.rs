@@ -14,3 +14,6 @@ pub mod rootfs;
 pub mod selfexe;
 pub mod signal;
 pub mod sys;
+
+#[cfg(test)]
+mod proptests;

@@ -31,9 +31,37 @@ pub fn user_maps(linux: &Linux, ns: &NamespacePlan) -> Result<(Vec<IdMap>, Vec<I
     if new_userns && (uid_map.is_empty() || gid_map.is_empty()) {
         bail!("linux.uidMappings/gidMappings: a new user namespace needs both mappings");
     }
-    let has_maps = !uid_map.is_empty() || !gid_map.is_empty();
-    if has_maps && !new_userns {
-        bail!("linux.uidMappings: mappings need a new user namespace in linux.namespaces");
+    if !new_userns {
+        // Name the key that is set: a config may have only one of them.
+        let set = [("uidMappings", &uid_map), ("gidMappings", &gid_map)];
+        if let Some((key, _)) = set.iter().find(|(_, m)| !m.is_empty()) {
+            bail!("linux.{key}: mappings need a new user namespace in linux.namespaces");
+        }
     }
     Ok((uid_map, gid_map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::namespace_plan;
+
+    #[test]
+    fn errors_name_the_mapping_that_is_set() {
+        // Found by spec::proptests::errors_name_a_changed_key: a config with only
+        // gidMappings was told about linux.uidMappings.
+        let linux: Linux =
+            serde_json::from_str(r#"{"gidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#)
+                .unwrap();
+        let ns = namespace_plan(&[]).unwrap();
+        let e = user_maps(&linux, &ns).unwrap_err().to_string();
+        assert!(e.starts_with("linux.gidMappings: "), "{e}");
+        let linux: Linux = serde_json::from_str(
+            r#"{"uidMappings":[{"containerID":0,"hostID":1000,"size":1}],
+                "gidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#,
+        )
+        .unwrap();
+        let e = user_maps(&linux, &ns).unwrap_err().to_string();
+        assert!(e.starts_with("linux.uidMappings: "), "{e}");
+    }
 }

@@ -151,4 +151,6 @@ fn uts_names(spec: &Spec, ns: &NamespacePlan) -> Result<(Option<String>, Option<
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -274,16 +274,18 @@ pub fn parse(options: &[String]) -> MountOptions {
             if clear {
                 attrs.attr_clr.insert(attr);
                 attrs.attr_set.remove(attr);
+            } else if MountAttr::ATIME_MASK.contains(attr) {
+                // The access-time attributes are an enum inside the
+                // MOUNT_ATTR__ATIME field rather than independent bits:
+                // the field holds the last one given (RELATIME is 0, so
+                // "rstrictatime,rrelatime" must empty it), and
+                // mount_setattr(2) requires the whole field in attr_clr.
+                attrs.attr_set.remove(MountAttr::ATIME_MASK);
+                attrs.attr_set.insert(attr);
+                attrs.attr_clr.insert(MountAttr::ATIME_MASK);
             } else {
                 attrs.attr_set.insert(attr);
                 attrs.attr_clr.remove(attr);
-                // The access-time attributes are an enum inside the
-                // MOUNT_ATTR__ATIME field rather than independent bits, and
-                // mount_setattr(2) requires the whole field in attr_clr to
-                // change it. (RELATIME is 0, so it always takes this path.)
-                if MountAttr::ATIME_MASK.contains(attr) {
-                    attrs.attr_clr.insert(MountAttr::ATIME_MASK);
-                }
             }
         } else {
             match opt {
@@ -303,5 +305,7 @@ pub fn parse(options: &[String]) -> MountOptions {
     m
 }
 
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

@@ -96,10 +96,13 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
         total += value * scale;
         rest = &rest[u..];
     }
-    if total <= 0.0 {
-        bail!("must be positive");
+    // Too long for a Duration (Go's own limit is about 290 years) is an error, not a
+    // panic; below a nanosecond is zero.
+    match Duration::try_from_secs_f64(total) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => bail!("must be positive"),
+        Err(_) => bail!("too long"),
     }
-    Ok(Duration::from_secs_f64(total))
 }
 
 #[cfg(test)]
@@ -115,5 +118,16 @@ mod tests {
         for bad in ["", "5", "5x", "0s", "s"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn out_of_range_durations_are_errors() {
+        // Found by proptests::duration_never_panics: Duration::from_secs_f64 panicked.
+        let e = parse_duration("99999999999999999999s").unwrap_err();
+        assert_eq!(e.to_string(), "too long");
+        assert!(parse_duration(&format!("{}h", "9".repeat(400))).is_err());
+        // Below a nanosecond: zero, which would make `events` spin.
+        assert!(parse_duration("0.1ns").is_err());
+        assert_eq!(parse_duration("1ns").unwrap(), Duration::from_nanos(1));
     }
 }

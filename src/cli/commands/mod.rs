@@ -66,3 +66,6 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Features => features::run().map(|_| 0),
     }
 }
+
+#[cfg(test)]
+mod proptests;

@@ -130,10 +130,14 @@ pub fn parse_bytes(s: &str) -> Result<i64> {
         Some('p') => (&lower[..lower.len() - 1], 50),
         _ => (lower, 0),
     };
+    // Rust's float syntax also reads "nan", "inf" and "1e400" (infinite); a size is none
+    // of them (runc refuses them too).
     let v: f64 = num
         .trim()
         .parse()
-        .map_err(|_| anyhow!("not a size like 512m or 1g"))?;
+        .ok()
+        .filter(|v: &f64| v.is_finite())
+        .ok_or_else(|| anyhow!("not a size like 512m or 1g"))?;
     if v < 0.0 {
         bail!("negative size (use -1 for no limit)");
     }
@@ -153,6 +157,16 @@ mod tests {
         assert_eq!(parse_bytes("-1").unwrap(), -1);
         assert!(parse_bytes("-5").is_err());
         assert!(parse_bytes("lots").is_err());
+    }
+
+    #[test]
+    fn sizes_are_finite_numbers() {
+        // Found by proptests::bytes_refuse_near_misses: "nan" was 0 bytes, "inf" i64::MAX.
+        for bad in [
+            "nan", "nank", "NaN", "inf", "infinity", "-inf", "1e400", "1e400k",
+        ] {
+            assert!(parse_bytes(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

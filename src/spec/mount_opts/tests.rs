@@ -279,6 +279,19 @@ fn recursive_atime_clears_whole_field() {
 }
 
 #[test]
+fn last_recursive_atime_option_wins() {
+    // Found by proptests::parse_matches_the_table: the field kept STRICTATIME, and
+    // "rnoatime,rstrictatime" set both values, which mount_setattr(2) refuses (EINVAL).
+    let m = p(&["rstrictatime", "rrelatime"]);
+    assert_eq!(m.recursive_attrs.attr_set, MountAttr::empty());
+    assert_eq!(m.recursive_attrs.attr_clr, MountAttr::ATIME_MASK);
+    let m = p(&["rnoatime", "rstrictatime"]);
+    assert_eq!(m.recursive_attrs.attr_set, MountAttr::STRICTATIME);
+    let m = p(&["rnodiratime", "rnoatime", "rrelatime"]);
+    assert_eq!(m.recursive_attrs.attr_set, MountAttr::NODIRATIME);
+}
+
+#[test]
 fn recursive_atime_clear_options() {
     let m = p(&["ratime"]);
     assert_eq!(m.recursive_attrs.attr_set, MountAttr::empty());

@@ -138,4 +138,6 @@ pub fn plan(s: &LinuxSeccomp) -> Result<SeccompPlan> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
