@@ -477,3 +477,64 @@ fn failed_create_leaves_no_cgroup() {
     assert!(berth.state_entries().is_empty(), "{out}");
     assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
 }
+
+/// Removes the given cgroup directories (deepest first) when the test ends.
+struct MadeHere(Vec<PathBuf>);
+
+impl Drop for MadeHere {
+    fn drop(&mut self) {
+        for d in self.0.iter().rev() {
+            let _ = fs::remove_dir(d);
+        }
+    }
+}
+
+/// A cgroup someone froze before create: runc refuses it ("container's cgroup
+/// unexpectedly frozen") instead of hanging on an init that can never report Ready,
+/// and leaves the directory it did not make.
+#[test]
+fn pre_frozen_cgroup_is_refused_not_hung_on() {
+    let berth = Berth::new("cg-frozen");
+    let name = unique("berth-it-frozen");
+    let freezer = PathBuf::from(CG).join("freezer").join(&name);
+    fs::create_dir(&freezer).unwrap();
+    let _cleanup = MadeHere(vec![freezer.clone()]);
+    fs::write(freezer.join("freezer.state"), "FROZEN").unwrap();
+    let mut b = Bundle::new("cg-frozen");
+    b.args(&["true"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}"));
+    let id = berth.id("fz");
+    let start = Instant::now();
+    let out = berth.create(&b, &id).fails();
+    assert!(start.elapsed() < Duration::from_secs(10), "{out}");
+    assert!(out.single_error_line().contains("container's cgroup unexpectedly frozen"), "{out}");
+    assert!(berth.state_entries().is_empty());
+    assert!(freezer.is_dir(), "a cgroup berth did not make stays");
+    fs::write(freezer.join("freezer.state"), "THAWED").unwrap();
+    // Cgroups of the other controllers berth made are gone again.
+    assert_eq!(find_cgroups(&name), vec![freezer.clone()]);
+}
+
+/// A second container in a cgroup that already holds processes runs, with runc's
+/// warning; and a v1 cpuset parent someone made empty gets its parent's CPUs and memory
+/// nodes, or nothing could run below it.
+#[test]
+fn shared_cgroup_warns_and_an_empty_cpuset_parent_is_filled() {
+    let berth = Berth::new("cg-shared");
+    let name = unique("berth-it-cpuset");
+    let parent = PathBuf::from(CG).join("cpuset").join(&name);
+    fs::create_dir(&parent).unwrap();
+    let _cleanup = MadeHere(vec![parent.clone()]);
+    assert_eq!(read(&parent, "cpuset.cpus").trim(), "");
+    let mut b = Bundle::new("cg-shared");
+    b.args(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/ct"));
+    let first = berth.id("one");
+    berth.start_container(&b, &first);
+    assert_ne!(read(&parent, "cpuset.cpus").trim(), "");
+    let second = berth.id("two");
+    let out = berth.create(&b, &second).ok();
+    assert!(out.stderr.contains("container's cgroup is not empty"), "{out}");
+    berth.delete_force(&second).ok();
+    berth.delete_force(&first).ok();
+}

@@ -153,6 +153,34 @@ fn hooks_inherit_no_fd_of_the_caller() {
     }
 }
 
+/// runc's hooks inherit runc's environment when they give no `env` of their own;
+/// an empty `env` means an empty environment.
+#[test]
+fn hooks_without_env_get_the_runtime_environment() {
+    let berth = Berth::new("hooks-inherit");
+    let logdir = TempDir::new("hooks-inherit-log");
+    let log = logdir.path().join("env");
+    let mut b = Bundle::new("hooks-inherit");
+    b.args(&["true"]);
+    let hook = |tag: &str| {
+        json!({"path": "/bin/sh", "args": ["sh", "-c",
+            format!("echo {tag}=${{BERTH_HOOK_MARK:-unset}} >> {}", log.display())]})
+    };
+    let mut with_empty_env = hook("empty");
+    with_empty_env["env"] = json!([]);
+    b.config["hooks"] = json!({"createRuntime": [hook("inherit"), with_empty_env]});
+    b.write_config();
+    let id = berth.id("i");
+    let mut cmd = berth.command();
+    cmd.env("BERTH_HOOK_MARK", "from-caller")
+        .args(["run", "--bundle", b.path_str(), &id]);
+    run_command(cmd, Duration::from_secs(20)).ok();
+    assert_eq!(
+        fs::read_to_string(&log).unwrap(),
+        "inherit=from-caller\nempty=unset\n"
+    );
+}
+
 fn failing_create(name: &str, hooks: Value) -> String {
     let berth = Berth::new(name);
     let mut b = Bundle::new(name);

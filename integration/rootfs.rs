@@ -288,6 +288,17 @@ fn configured_device_is_created() {
     assert_eq!(out.trim(), "character special file a:e5 666 0:0");
 }
 
+/// A node of linux.devices may live outside /dev, as with runc.
+#[test]
+fn configured_device_outside_dev() {
+    let berth = Berth::new("rootfs-devout");
+    let mut b = Bundle::new("rootfs-devout");
+    b.config["linux"]["devices"] = json!([{"path": "/mnt/nodes/null2", "type": "c", "major": 1, "minor": 3, "fileMode": 0o666}]);
+    b.sh("stat -c '%F %t:%T' /mnt/nodes/null2; echo x > /mnt/nodes/null2 && echo written");
+    let out = berth.output_of(&b);
+    assert_eq!(out, "character special file 1:3\nwritten\n");
+}
+
 #[test]
 fn hostname() {
     let berth = Berth::new("rootfs-hostname");

@@ -300,6 +300,19 @@ fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
             enable_controllers(a);
         }
     }
+    if cpuset {
+        // Parents someone else made may still have no CPUs or memory nodes (a v1 cpuset
+        // starts empty), and then nothing below them can run: fill them top down.
+        let mut existing: Vec<&Path> = dir
+            .ancestors()
+            .take_while(|a| *a != h.mount_point)
+            .filter(|a| a.exists())
+            .collect();
+        existing.reverse();
+        for a in existing {
+            inherit_cpuset(a);
+        }
+    }
     let mut made: Option<PathBuf> = None;
     let mut leaf_made = false;
     for (i, d) in missing.iter().rev().enumerate() {

@@ -74,6 +74,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             let _t = logging::step("create: cgroup");
             let cg = cgroups::create(cp)?;
             undo.cgroup = Some(cg.clone());
+            check_cgroup(&cg)?;
             Some(cg)
         }
         None => None,
@@ -116,6 +117,27 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
         preserve_fds,
         cgroup,
     })
+}
+
+/// A cgroup made by someone else may hold processes (a second container sharing it: a
+/// warning, as runc gives) or be frozen (the init would hang there before Ready: an
+/// error, in runc's words).
+fn check_cgroup(cg: &Cgroup) -> Result<()> {
+    if cgroups::freezer::is_frozen(cg) {
+        return Err(crate::errors::Error::config(
+            "linux.cgroupsPath",
+            "container's cgroup unexpectedly frozen",
+        )
+        .into());
+    }
+    let pids = cgroups::kill::pids(cg);
+    if !pids.is_empty() {
+        logging::warn(&format!(
+            "container's cgroup is not empty: {} process(es) found",
+            pids.len()
+        ));
+    }
+    Ok(())
 }
 
 /// exec.fifo, which `start` opens to release the init.

@@ -122,8 +122,13 @@ pub fn wait_gone(pid: i32, start: u64, timeout: Duration) -> bool {
     !process_alive(pid, start)
 }
 
-/// Kill whatever is left in the cgroup and remove it.
+/// Kill whatever is left in the cgroup and remove it. A cgroup berth did not make (one
+/// that a caller made, maybe shared with another container) is left alone: its other
+/// processes are not ours to kill.
 pub fn remove_cgroup(cg: &Cgroup) -> Result<()> {
+    if cg.dirs.iter().all(|d| d.made.is_none()) {
+        return Ok(());
+    }
     if !cgroups::kill::pids(cg).is_empty() {
         cgroups::kill::signal_all(cg, libc::SIGKILL)?;
         if !cgroups::kill::wait_empty(cg, KILL_WAIT) {

@@ -86,10 +86,14 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
             cmd.arg0(argv0).args(rest);
         }
     }
-    cmd.env_clear();
-    for e in h.env().as_deref().unwrap_or(&[]) {
-        if let Some((k, v)) = e.split_once('=') {
-            cmd.env(k, v);
+    // A hook without `env` runs with the runtime's environment (runc's hooks are Go
+    // commands, which inherit it when they are given none); `env: []` means none.
+    if let Some(env) = h.env() {
+        cmd.env_clear();
+        for e in env {
+            if let Some((k, v)) = e.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped())

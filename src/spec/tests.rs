@@ -119,9 +119,13 @@ fn config_devices_override_defaults() {
     );
     let p = plan(Path::new("/tmp"), spec(&s)).unwrap();
     assert_eq!(p.devices.len(), 6);
+    // A node may live outside /dev (as with runc), but must name a file.
     let s = base(
-        r#","devices":[{"path":"/etc/x","type":"c","major":1,"minor":3}]"#,
+        r#","devices":[{"path":"/etc/../mnt/x","type":"c","major":1,"minor":3}]"#,
         "",
     );
+    let p = plan(Path::new("/tmp"), spec(&s)).unwrap();
+    assert_eq!(p.devices[0].path, Path::new("/mnt/x"));
+    let s = base(r#","devices":[{"path":"/","type":"c","major":1,"minor":3}]"#, "");
     assert!(plan(Path::new("/tmp"), spec(&s)).is_err());
 }
