@@ -22,4 +22,5 @@ mod rootfs;
 mod seccomp;
 mod selfexe;
 mod signals;
+mod spec;
 mod stress;
