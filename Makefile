@@ -3,6 +3,10 @@
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
+#   make conformance
+#                runtime-tools' validation suite and runc 1.1.5's bats suite against
+#                berth, compared with conformance/expected.txt (RUNTIME=runc to compare;
+#                archives from CONFORMANCE_SRC; about 6 minutes once built)
 #
 # `deps` installs what is missing with apt-get (Debian); it is a no-op when
 # everything is already installed.
@@ -14,11 +18,15 @@ CARGO  ?= cargo
 BERTH_RELEASE := $(CURDIR)/target/release/berth
 ROOTFS := $(CURDIR)/bundles/rootfs
 
-# Debian packages the build, the tests and the benchmark need. podman, conmon,
+# Debian packages the build, the tests, the benchmark and `make conformance` need. podman, conmon,
 # containerd and docker.io are the real engines integration/engines.rs drives berth
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
-                uidmap bats time file podman conmon containerd docker.io
+                uidmap bats time file podman conmon containerd docker.io \
+                gawk gcc debootstrap
+
+# The conformance suites' source archives (see NOTES.md there).
+CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance
 
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-- --nocapture'.
 TEST_ARGS ?=
@@ -26,7 +34,7 @@ TEST_ARGS ?=
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench clean
+.PHONY: all deps build rootfs run test lint bench conformance clean
 
 all: build
 
@@ -63,6 +71,9 @@ test: deps rootfs lint
 
 bench: deps build rootfs
 	bash bench/bench.sh
+
+conformance: build rootfs
+	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh
 
 clean:
 	$(CARGO) clean
