@@ -54,8 +54,8 @@ for tool in bats script jq gawk timeout xz tar python3 gcc; do
     command -v "$tool" >/dev/null || { echo "conformance: $tool not found (make deps)" >&2; exit 1; }
 done
 
-RT_ARCHIVE=$(ls "$CONFORMANCE_SRC"/runtime-tools-*.tar.gz 2>/dev/null | head -1)
-RUNC_ARCHIVE=$(ls "$CONFORMANCE_SRC"/runc-*.tar.gz 2>/dev/null | head -1)
+RT_ARCHIVE=$(ls "$CONFORMANCE_SRC"/runtime-tools-*.tar.gz 2>/dev/null | head -1 || true)
+RUNC_ARCHIVE=$(ls "$CONFORMANCE_SRC"/runc-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$RT_ARCHIVE" ] && [ -n "$RUNC_ARCHIVE" ] || {
     echo "conformance: no runtime-tools-*.tar.gz / runc-*.tar.gz in $CONFORMANCE_SRC" >&2
     exit 1
