@@ -4,6 +4,10 @@
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
 #   make fuzz    the property tests of the parsers with many cases (FUZZ_CASES)
+#   make conformance
+#                runtime-tools' validation suite and runc 1.1.5's bats suite against
+#                berth, compared with conformance/expected.txt (RUNTIME=runc to compare;
+#                archives from CONFORMANCE_SRC; about 6 minutes once built)
 #
 # `deps` installs what is missing with apt-get (Debian); it is a no-op when
 # everything is already installed.
@@ -15,11 +19,15 @@ CARGO  ?= cargo
 BERTH_RELEASE := $(CURDIR)/target/release/berth
 ROOTFS := $(CURDIR)/bundles/rootfs
 
-# Debian packages the build, the tests and the benchmark need. podman, conmon,
+# Debian packages the build, the tests, the benchmark and `make conformance` need. podman, conmon,
 # containerd and docker.io are the real engines integration/engines/ drives berth
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
-                uidmap bats time file podman conmon containerd docker.io
+                uidmap bats time file podman conmon containerd docker.io \
+                gawk gcc debootstrap
+
+# The conformance suites' source archives (see NOTES.md there).
+CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance
 
 # Extra arguments for `cargo test`, e.g. make test TEST_ARGS='-- --nocapture'.
 TEST_ARGS ?=
@@ -30,7 +38,7 @@ FUZZ_CASES ?= 20000
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench fuzz clean
+.PHONY: all deps build rootfs run test lint bench fuzz conformance clean
 
 all: build
 
@@ -74,6 +82,9 @@ fuzz:
 
 bench: deps build rootfs
 	bash bench/bench.sh
+
+conformance: build rootfs
+	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh
 
 clean:
 	$(CARGO) clean

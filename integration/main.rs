@@ -23,4 +23,5 @@ mod rootfs;
 mod seccomp;
 mod selfexe;
 mod signals;
+mod spec;
 mod stress;

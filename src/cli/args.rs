@@ -71,6 +71,8 @@ pub enum Command {
     Events(EventsArgs),
     /// Print what this build of berth supports, as JSON
     Features,
+    /// Write a starter config.json (runc's default) into the bundle directory
+    Spec(SpecArgs),
 }
 
 #[derive(Args, Debug)]
@@ -95,6 +97,22 @@ pub struct CommonCreate {
     pub preserve_fds: u32,
     /// Container id
     pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Path to the root of the bundle directory (default: the current directory)
+    #[arg(short = 'b', long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Generate a configuration for a rootless container
+    // The id is the global --rootless's on purpose: clap then does not propagate the global
+    // (which takes a separate value) into `spec`, so `spec --rootless` is a plain flag
+    // (`--rootless=BOOL` too, as Go's flag package allows), as runc documents it. The price:
+    // clap shares one value per id across levels, so `berth --rootless=true spec` also gives
+    // a rootless file, where runc would ignore the global there.
+    #[arg(id = "rootless", long = "rootless", value_name = "BOOL", num_args = 0..=1,
+          require_equals = true, default_missing_value = "true")]
+    pub rootless: Option<String>,
 }
 
 #[derive(Args, Debug)]

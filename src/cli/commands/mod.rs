@@ -11,6 +11,7 @@ mod pause;
 mod ps;
 mod resume;
 mod run;
+mod spec;
 mod start;
 mod state;
 mod update;
@@ -64,6 +65,7 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         Command::Ps(a) => ps::run(root, a).map(|_| 0),
         Command::Events(a) => events::run(root, a).map(|_| 0),
         Command::Features => features::run().map(|_| 0),
+        Command::Spec(a) => spec::run(a.bundle.as_deref(), a.rootless.as_deref()).map(|_| 0),
     }
 }
 
