@@ -269,3 +269,33 @@ fn join_pid_namespace_by_path() {
     assert_ne!(lines[2], "1");
     berth.delete_force(&ida).ok();
 }
+
+#[test]
+fn hostname_in_a_joined_uts_namespace_renames_it() {
+    let berth = Berth::new("ns-join-uts-name");
+    let mut a = Bundle::new("ns-join-uts-name-a");
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("ua");
+    let apid = berth.start_container(&a, &ida);
+
+    // As runc: B's hostname and domainname are set in A's UTS namespace, which B joined.
+    let mut b = Bundle::new("ns-join-uts-name-b");
+    b.join_namespace("uts", &format!("/proc/{apid}/ns/uts"));
+    b.config["hostname"] = json!("joined");
+    b.config["domainname"] = json!("joined.dom");
+    b.sh("hostname; cat /proc/sys/kernel/domainname");
+    assert_eq!(berth.output_of(&b), "joined\njoined.dom\n");
+    let names = std::process::Command::new("nsenter")
+        .args([
+            "-u",
+            "-t",
+            &apid.to_string(),
+            "cat",
+            "/proc/sys/kernel/hostname",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&names.stdout), "joined\n");
+    assert_ne!(host_ns("uts"), pid_ns(apid, "uts"));
+    berth.delete_force(&ida).ok();
+}

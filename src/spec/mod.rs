@@ -140,12 +140,15 @@ fn rootfs(bundle: &Path, root: &Root) -> Result<PathBuf> {
     std::fs::canonicalize(&rootfs).with_context(|| format!("root.path: {}", rootfs.display()))
 }
 
-/// `hostname` and `domainname` (empty means unset); they need a new uts namespace.
+/// `hostname` and `domainname` (empty means unset); they need a uts namespace of the
+/// container's own, new or joined by path (as runc, which then renames the joined one).
 fn uts_names(spec: &Spec, ns: &NamespacePlan) -> Result<(Option<String>, Option<String>)> {
     let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
     let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
-    if (hostname.is_some() || domainname.is_some()) && !ns.creates(CloneFlags::CLONE_NEWUTS) {
-        bail!("hostname: setting the hostname or domainname needs a new uts namespace");
+    if (hostname.is_some() || domainname.is_some()) && !ns.has(CloneFlags::CLONE_NEWUTS) {
+        bail!(
+            "hostname: setting the hostname or domainname needs a uts namespace (linux.namespaces)"
+        );
     }
     Ok((hostname, domainname))
 }

@@ -390,7 +390,7 @@ fn check_plan(p: &Plan) -> Result<(), TestCaseError> {
     }
     prop_assert!(p.namespaces.creates(CloneFlags::CLONE_NEWNS));
     if p.hostname.is_some() || p.domainname.is_some() {
-        prop_assert!(p.namespaces.creates(CloneFlags::CLONE_NEWUTS));
+        prop_assert!(p.namespaces.has(CloneFlags::CLONE_NEWUTS));
     }
     let userns = p.namespaces.creates(CloneFlags::CLONE_NEWUSER);
     prop_assert_eq!(userns, !p.uid_map.is_empty());
