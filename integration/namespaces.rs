@@ -299,3 +299,52 @@ fn hostname_in_a_joined_uts_namespace_renames_it() {
     assert_ne!(host_ns("uts"), pid_ns(apid, "uts"));
     berth.delete_force(&ida).ok();
 }
+
+/// A host process in a mount namespace of its own (a private copy of the host's).
+struct MountNsHolder(std::process::Child);
+
+impl MountNsHolder {
+    fn new() -> MountNsHolder {
+        let child = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sleep", "3600"])
+            .spawn()
+            .expect("spawn unshare");
+        let me = MountNsHolder(child);
+        wait_until("unshare's mount namespace", || {
+            pid_ns(me.pid(), "mnt") != host_ns("mnt")
+        });
+        me
+    }
+    fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for MountNsHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn join_mount_namespace_by_path() {
+    let berth = Berth::new("ns-join-mnt");
+    let holder = MountNsHolder::new();
+    let mnt = pid_ns(holder.pid(), "mnt");
+    let mut b = Bundle::new("ns-join-mnt");
+    b.join_namespace("mount", &format!("/proc/{}/ns/mnt", holder.pid()));
+    b.write_rootfs_file("/marker", "in the rootfs\n");
+    // The rootfs is set up in the joined namespace: /proc is the container's.
+    b.sh("readlink /proc/self/ns/mnt; cat /marker; echo $$");
+    let out = berth.output_of(&b);
+    assert_eq!(out, format!("{mnt}\nin the rootfs\n1\n"));
+    // Nothing of it reached the host's mount namespace.
+    let prefix = b.path_str().to_string();
+    assert!(
+        !fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&prefix),
+        "container mounts leaked to the host"
+    );
+}

@@ -181,9 +181,6 @@ pub fn check_mount_namespace(ns: &NamespacePlan) -> Result<()> {
     if !ns.has(CloneFlags::CLONE_NEWNS) {
         bail!("linux.namespaces: berth needs a mount namespace (type \"mount\")");
     }
-    if ns.joins(CloneFlags::CLONE_NEWNS).is_some() {
-        bail!("linux.namespaces: joining an existing mount namespace is not supported");
-    }
     Ok(())
 }
 
