@@ -436,3 +436,24 @@ fn rro_makes_every_submount_read_only() {
     }
     assert_eq!(lines.last(), Some(&"refused"), "{out}");
 }
+
+#[test]
+fn unbindable_root_propagation() {
+    let berth = Berth::new("rootfs-unbindable");
+    for prop in ["unbindable", "runbindable"] {
+        let mut b = Bundle::new("rootfs-unbindable");
+        b.config["linux"]["rootfsPropagation"] = json!(prop);
+        // A bind mount from the host still works: its source is bound before "/"
+        // becomes unbindable.
+        b.add_mount(json!({"destination": "/hostetc", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]}));
+        let (_, mounts) = run_with_mounts(&berth, &mut b, "true");
+        let root = expect_mount(&mounts, "/");
+        assert!(
+            root.optional.iter().any(|o| o == "unbindable"),
+            "{prop}: / is not unbindable: {root:?}"
+        );
+        let etc = expect_mount(&mounts, "/hostetc");
+        let unbindable = etc.optional.iter().any(|o| o == "unbindable");
+        assert_eq!(unbindable, prop == "runbindable", "{prop}: {etc:?}");
+    }
+}

@@ -28,7 +28,7 @@ pub fn prepare(
     let _t = logging::step("rootfs: prepare");
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
-    set_root_propagation(plan.root_propagation)?;
+    set_root_propagation(before_pivot_propagation(plan.root_propagation))?;
     if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         make_parent_private(&plan.rootfs)?;
     }
@@ -88,11 +88,22 @@ pub fn prepare(
         pivot(root.as_fd())
     }?;
     // Shared propagation was set aside above so pivot_root could work; now set it
-    // on the new root as the config asks.
+    // on the new root as the config asks. Unbindable waits for `finalize`.
     if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
+}
+
+/// An unbindable "/" (or, recursively, every mount) could not be the source of the
+/// rootfs bind, of bind mounts, nor of the binds that make paths read-only or masked:
+/// it stays private until the very end of `finalize`.
+fn before_pivot_propagation(flags: MsFlags) -> MsFlags {
+    if flags.contains(MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE | (flags & MsFlags::MS_REC)
+    } else {
+        flags
+    }
 }
 
 fn set_root_propagation(flags: MsFlags) -> Result<()> {
@@ -173,6 +184,9 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
     }
     if plan.readonly_root {
         remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
+    }
+    if plan.root_propagation.contains(MsFlags::MS_UNBINDABLE) {
+        set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
 }
