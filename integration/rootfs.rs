@@ -457,3 +457,64 @@ fn unbindable_root_propagation() {
         assert_eq!(unbindable, prop == "runbindable", "{prop}: {etc:?}");
     }
 }
+
+/// A tmpfs mounted on a host temp dir and made shared; detached (with anything below) on drop.
+struct SharedHostMount(TempDir);
+
+impl SharedHostMount {
+    fn new(name: &str) -> SharedHostMount {
+        let dir = TempDir::new(name);
+        let me = SharedHostMount(dir);
+        let p = me.0.path_str();
+        for args in [
+            &["-t", "tmpfs", "berth-bidi", p][..],
+            &["--make-shared", p][..],
+        ] {
+            let st = std::process::Command::new("mount")
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {args:?}");
+        }
+        me
+    }
+}
+
+impl Drop for SharedHostMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l", self.0.path_str()])
+            .status();
+    }
+}
+
+#[test]
+fn bidirectional_bind_mount_is_a_peer_of_the_host_mount() {
+    let berth = Berth::new("rootfs-bidi");
+    let host = SharedHostMount::new("rootfs-bidi-host");
+    let mut b = Bundle::new("rootfs-bidi");
+    // What containerd's CRI passes for a Bidirectional volume.
+    b.config["linux"]["rootfsPropagation"] = json!("rshared");
+    b.add_mount(json!({"destination": "/bidi", "type": "bind", "source": host.0.path_str(), "options": ["rbind", "rshared"]}));
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap();
+        caps.push(json!("CAP_SYS_ADMIN"));
+    }
+    let (_, mounts) = run_with_mounts(
+        &berth,
+        &mut b,
+        "mkdir /bidi/sub && mount -t tmpfs from-container /bidi/sub",
+    );
+    let bidi = expect_mount(&mounts, "/bidi");
+    assert!(
+        bidi.optional.iter().all(|o| !o.starts_with("master:")),
+        "a slave, not a peer of the host's mount: {bidi:?}"
+    );
+    let host_table = parse_mountinfo(&fs::read_to_string("/proc/self/mountinfo").unwrap());
+    let sub = format!("{}/sub", host.0.path_str());
+    let seen = find_mount(&host_table, &sub)
+        .unwrap_or_else(|| panic!("the container's mount did not reach the host at {sub}"));
+    assert_eq!(seen.source, "from-container");
+}

@@ -114,8 +114,18 @@ fn set_root_propagation(flags: MsFlags) -> Result<()> {
 /// pivot_root(".", "."): the old root ends up stacked on the new one and is detached
 /// right away, so no directory for it is needed inside the rootfs.
 fn pivot(root: std::os::fd::BorrowedFd) -> Result<()> {
+    let old_root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| anyhow!("pivot_root: open old root: {}", errno_text(e)))?;
     nix::unistd::fchdir(root).map_err(|e| anyhow!("pivot_root: chdir: {}", errno_text(e)))?;
     nix::unistd::pivot_root(".", ".").map_err(|e| anyhow!("pivot_root: {}", errno_text(e)))?;
+    // "." still names the new root, under the old one now stacked on it: mount(2)
+    // would change the new root's propagation, not the old one's. Stand in the old root.
+    nix::unistd::fchdir(old_root.as_fd())
+        .map_err(|e| anyhow!("pivot_root: chdir to old root: {}", errno_text(e)))?;
     // Make the old root a slave before detaching it, so the unmount cannot
     // propagate to the host when the host's mounts are shared.
     mount(
