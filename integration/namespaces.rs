@@ -348,3 +348,34 @@ fn join_mount_namespace_by_path() {
         "container mounts leaked to the host"
     );
 }
+
+#[test]
+fn without_mount_namespace_the_host_mounts_are_shared() {
+    let berth = Berth::new("ns-no-mnt");
+    let mut b = Bundle::new("ns-no-mnt");
+    b.remove_namespace("mount");
+    b.readonly(false);
+    let linux = b.config["linux"].as_object_mut().unwrap();
+    linux.remove("maskedPaths");
+    linux.remove("readonlyPaths");
+    b.write_rootfs_file("/marker", "in the rootfs\n");
+    b.sh("cat /marker; sleep 3600");
+    let before = host_mounts();
+    let id = berth.id("nomnt");
+    let pid = berth.start_container(&b, &id);
+    assert_eq!(pid_ns(pid, "mnt"), host_ns("mnt"));
+    // Chrooted into the rootfs, and nothing mounted on the host for it.
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        b.rootfs().canonicalize().unwrap()
+    );
+    assert_mounts_unchanged(&before);
+    berth.delete_force(&id).ok();
+
+    // Masks need mounts: refused, as runc refuses them.
+    let mut c = Bundle::new("ns-no-mnt-masks");
+    c.remove_namespace("mount");
+    c.readonly(false);
+    let out = berth.run_bundle(&c, &berth.id("nomnt-masks"), &[]).fails();
+    assert!(out.stderr.contains("linux.maskedPaths"), "{out}");
+}

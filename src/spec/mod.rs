@@ -81,7 +81,7 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
     let process = process_plan(&spec, &namespaces)?;
     let (uid_map, gid_map) = idmaps::user_maps(&linux, &namespaces)?;
     let time_offsets = namespaces::time_offsets(&linux, &namespaces)?;
-    namespaces::check_mount_namespace(&namespaces)?;
+    namespaces::check_mount_namespace(&namespaces, &linux, &spec)?;
     let (hostname, domainname) = uts_names(&spec, &namespaces)?;
     let sysctl = sysctl::sysctl_plan(linux.sysctl().as_ref(), &namespaces)?;
     let mounts = mounts::mounts_plan(bundle, spec.mounts().as_deref())?;

@@ -12,6 +12,7 @@ use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::CloneFlags;
 use remount::MountEnv;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -26,6 +27,9 @@ pub fn prepare(
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let _t = logging::step("rootfs: prepare");
+    if !plan.namespaces.has(CloneFlags::CLONE_NEWNS) {
+        return chroot_in_host_namespace(plan, before_pivot);
+    }
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
     set_root_propagation(before_pivot_propagation(plan.root_propagation))?;
@@ -104,6 +108,32 @@ fn before_pivot_propagation(flags: MsFlags) -> MsFlags {
     } else {
         flags
     }
+}
+
+/// No mount namespace: the host's mounts are the container's, and nothing may be
+/// mounted (it would be on the host, and stay there). Only the root changes.
+fn chroot_in_host_namespace(
+    plan: &Plan,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
+    let root = nix::fcntl::open(
+        &plan.rootfs,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("root.path: open {}", plan.rootfs.display()))?;
+    paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
+        anyhow!(
+            "process.cwd: {}: {}",
+            plan.process.cwd.display(),
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    before_pivot()?;
+    nix::unistd::fchdir(root.as_fd()).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
+    nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
+    nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))?;
+    Ok(())
 }
 
 fn set_root_propagation(flags: MsFlags) -> Result<()> {
@@ -195,7 +225,9 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
     if plan.readonly_root {
         remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
     }
-    if plan.root_propagation.contains(MsFlags::MS_UNBINDABLE) {
+    // Without a mount namespace "/" is in a host mount, which is not ours to change.
+    let own_mounts = plan.namespaces.has(CloneFlags::CLONE_NEWNS);
+    if own_mounts && plan.root_propagation.contains(MsFlags::MS_UNBINDABLE) {
         set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
