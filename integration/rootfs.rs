@@ -518,3 +518,23 @@ fn bidirectional_bind_mount_is_a_peer_of_the_host_mount() {
         .unwrap_or_else(|| panic!("the container's mount did not reach the host at {sub}"));
     assert_eq!(seen.source, "from-container");
 }
+
+#[test]
+fn read_only_dev_is_filled_first() {
+    let berth = Berth::new("rootfs-ro-dev");
+    let mut b = Bundle::new("rootfs-ro-dev");
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    let dev = mounts
+        .iter_mut()
+        .find(|m| m["destination"] == "/dev")
+        .unwrap();
+    dev["options"].as_array_mut().unwrap().push(json!("ro"));
+    let (out, mounts) = run_with_mounts(
+        &berth,
+        &mut b,
+        "test -c /dev/null && test -L /dev/fd && echo devices; touch /dev/x 2>/dev/null || echo refused",
+    );
+    assert_eq!(out, "devices\nrefused\n");
+    assert!(expect_mount(&mounts, "/dev").has_option("ro"));
+    assert!(!expect_mount(&mounts, "/dev/pts").has_option("ro"));
+}

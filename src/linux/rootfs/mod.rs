@@ -61,7 +61,15 @@ pub fn prepare(
     {
         let _t = logging::step("rootfs: mounts");
         for m in &plan.mounts {
-            mounts::mount_entry(root.as_fd(), m, env)?;
+            if is_readonly_dev(m) {
+                // Devices, their symlinks and the mount points below /dev are made
+                // first; /dev turns read-only at the end (as runc does).
+                let mut rw = m.clone();
+                rw.opts.flags.remove(MsFlags::MS_RDONLY);
+                mounts::mount_entry(root.as_fd(), &rw, env)?;
+            } else {
+                mounts::mount_entry(root.as_fd(), m, env)?;
+            }
         }
     }
     // runc creates a missing cwd, as root, before the user switch.
@@ -134,6 +142,11 @@ fn chroot_in_host_namespace(
     nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))?;
     Ok(())
+}
+
+/// A filesystem (not a bind) mounted read-only on /dev: berth must still fill it.
+fn is_readonly_dev(m: &crate::spec::MountPlan) -> bool {
+    !m.is_bind() && m.destination == Path::new("/dev") && m.opts.flags.contains(MsFlags::MS_RDONLY)
 }
 
 fn set_root_propagation(flags: MsFlags) -> Result<()> {
@@ -213,6 +226,20 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 /// After pivot_root, hostname and sysctl: read-only and masked paths, then a read-only root.
 pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
     let _t = logging::step("rootfs: masked and readonly paths");
+    // Last of all /dev, now that its devices, symlinks and console are in place.
+    if let Some(m) = plan
+        .mounts
+        .iter()
+        .rev()
+        .find(|m| m.destination == Path::new("/dev"))
+    {
+        if is_readonly_dev(m) {
+            let dev = open_existing(Path::new("/dev"))?
+                .ok_or_else(|| anyhow!("{}: /dev vanished", m.key()))?;
+            remount::remount_bind(&paths::fd_path(dev.as_fd()), MsFlags::MS_RDONLY, userns)
+                .with_context(|| format!("{} (read-only /dev)", m.key()))?;
+        }
+    }
     for (i, p) in plan.readonly_paths.iter().enumerate() {
         readonly_path(Path::new(p), userns)
             .with_context(|| format!("linux.readonlyPaths[{i}] ({p})"))?;
