@@ -60,17 +60,7 @@ pub fn prepare(
 
     {
         let _t = logging::step("rootfs: mounts");
-        for m in &plan.mounts {
-            if is_readonly_dev(m) {
-                // Devices, their symlinks and the mount points below /dev are made
-                // first; /dev turns read-only at the end (as runc does).
-                let mut rw = m.clone();
-                rw.opts.flags.remove(MsFlags::MS_RDONLY);
-                mounts::mount_entry(root.as_fd(), &rw, env)?;
-            } else {
-                mounts::mount_entry(root.as_fd(), m, env)?;
-            }
-        }
+        mount_all(root.as_fd(), plan, env)?;
     }
     // runc creates a missing cwd, as root, before the user switch.
     paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
@@ -141,6 +131,21 @@ fn chroot_in_host_namespace(
     nix::unistd::fchdir(root.as_fd()).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
     nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))?;
+    Ok(())
+}
+
+fn mount_all(root: std::os::fd::BorrowedFd, plan: &Plan, env: &MountEnv) -> Result<()> {
+    for m in &plan.mounts {
+        if is_readonly_dev(m) {
+            // Devices, their symlinks and the mount points below /dev are made first;
+            // /dev turns read-only at the end (as runc does).
+            let mut rw = m.clone();
+            rw.opts.flags.remove(MsFlags::MS_RDONLY);
+            mounts::mount_entry(root, &rw, env)?;
+        } else {
+            mounts::mount_entry(root, m, env)?;
+        }
+    }
     Ok(())
 }
 
