@@ -269,3 +269,117 @@ fn join_pid_namespace_by_path() {
     assert_ne!(lines[2], "1");
     berth.delete_force(&ida).ok();
 }
+
+#[test]
+fn hostname_in_a_joined_uts_namespace_renames_it() {
+    let berth = Berth::new("ns-join-uts-name");
+    let mut a = Bundle::new("ns-join-uts-name-a");
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("ua");
+    let apid = berth.start_container(&a, &ida);
+
+    // As runc: B's hostname and domainname are set in A's UTS namespace, which B joined.
+    let mut b = Bundle::new("ns-join-uts-name-b");
+    b.join_namespace("uts", &format!("/proc/{apid}/ns/uts"));
+    b.config["hostname"] = json!("joined");
+    b.config["domainname"] = json!("joined.dom");
+    b.sh("hostname; cat /proc/sys/kernel/domainname");
+    assert_eq!(berth.output_of(&b), "joined\njoined.dom\n");
+    let names = std::process::Command::new("nsenter")
+        .args([
+            "-u",
+            "-t",
+            &apid.to_string(),
+            "cat",
+            "/proc/sys/kernel/hostname",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&names.stdout), "joined\n");
+    assert_ne!(host_ns("uts"), pid_ns(apid, "uts"));
+    berth.delete_force(&ida).ok();
+}
+
+/// A host process in a mount namespace of its own (a private copy of the host's).
+struct MountNsHolder(std::process::Child);
+
+impl MountNsHolder {
+    fn new() -> MountNsHolder {
+        let child = std::process::Command::new("unshare")
+            .args(["-m", "--propagation", "private", "sleep", "3600"])
+            .spawn()
+            .expect("spawn unshare");
+        let me = MountNsHolder(child);
+        wait_until("unshare's mount namespace", || {
+            pid_ns(me.pid(), "mnt") != host_ns("mnt")
+        });
+        me
+    }
+    fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for MountNsHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn join_mount_namespace_by_path() {
+    let berth = Berth::new("ns-join-mnt");
+    let holder = MountNsHolder::new();
+    let mnt = pid_ns(holder.pid(), "mnt");
+    let mut b = Bundle::new("ns-join-mnt");
+    b.join_namespace("mount", &format!("/proc/{}/ns/mnt", holder.pid()));
+    b.write_rootfs_file("/marker", "in the rootfs\n");
+    // The rootfs is set up in the joined namespace: /proc is the container's.
+    b.sh("readlink /proc/self/ns/mnt; cat /marker; echo $$");
+    let out = berth.output_of(&b);
+    assert_eq!(out, format!("{mnt}\nin the rootfs\n1\n"));
+    // Nothing of it reached the host's mount namespace.
+    let prefix = b.path_str().to_string();
+    assert!(
+        !fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .contains(&prefix),
+        "container mounts leaked to the host"
+    );
+}
+
+#[test]
+fn without_mount_namespace_the_host_mounts_are_shared() {
+    let berth = Berth::new("ns-no-mnt");
+    let mut b = Bundle::new("ns-no-mnt");
+    b.remove_namespace("mount");
+    b.readonly(false);
+    let linux = b.config["linux"].as_object_mut().unwrap();
+    linux.remove("maskedPaths");
+    linux.remove("readonlyPaths");
+    b.write_rootfs_file("/marker", "in the rootfs\n");
+    b.sh("cat /marker; sleep 3600");
+    let id = berth.id("nomnt");
+    let pid = berth.start_container(&b, &id);
+    assert_eq!(pid_ns(pid, "mnt"), host_ns("mnt"));
+    // Chrooted into the rootfs, and nothing mounted on the host for it.
+    assert_eq!(
+        fs::read_link(format!("/proc/{pid}/root")).unwrap(),
+        b.rootfs().canonicalize().unwrap()
+    );
+    // (Only below the bundle: tests running alongside mount elsewhere.)
+    let table = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !table.contains(b.path_str()),
+        "mounted on the host: {table}"
+    );
+    berth.delete_force(&id).ok();
+
+    // Masks need mounts: refused, as runc refuses them.
+    let mut c = Bundle::new("ns-no-mnt-masks");
+    c.remove_namespace("mount");
+    c.readonly(false);
+    let out = berth.run_bundle(&c, &berth.id("nomnt-masks"), &[]).fails();
+    assert!(out.stderr.contains("linux.maskedPaths"), "{out}");
+}

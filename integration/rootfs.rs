@@ -447,3 +447,105 @@ fn rro_makes_every_submount_read_only() {
     }
     assert_eq!(lines.last(), Some(&"refused"), "{out}");
 }
+
+#[test]
+fn unbindable_root_propagation() {
+    let berth = Berth::new("rootfs-unbindable");
+    for prop in ["unbindable", "runbindable"] {
+        let mut b = Bundle::new("rootfs-unbindable");
+        b.config["linux"]["rootfsPropagation"] = json!(prop);
+        // A bind mount from the host still works: its source is bound before "/"
+        // becomes unbindable.
+        b.add_mount(json!({"destination": "/hostetc", "type": "bind", "source": "/etc", "options": ["rbind", "ro"]}));
+        let (_, mounts) = run_with_mounts(&berth, &mut b, "true");
+        let root = expect_mount(&mounts, "/");
+        assert!(
+            root.optional.iter().any(|o| o == "unbindable"),
+            "{prop}: / is not unbindable: {root:?}"
+        );
+        let etc = expect_mount(&mounts, "/hostetc");
+        let unbindable = etc.optional.iter().any(|o| o == "unbindable");
+        assert_eq!(unbindable, prop == "runbindable", "{prop}: {etc:?}");
+    }
+}
+
+/// A tmpfs mounted on a host temp dir and made shared; detached (with anything below) on drop.
+struct SharedHostMount(TempDir);
+
+impl SharedHostMount {
+    fn new(name: &str) -> SharedHostMount {
+        let dir = TempDir::new(name);
+        let me = SharedHostMount(dir);
+        let p = me.0.path_str();
+        for args in [
+            &["-t", "tmpfs", "berth-bidi", p][..],
+            &["--make-shared", p][..],
+        ] {
+            let st = std::process::Command::new("mount")
+                .args(args)
+                .status()
+                .unwrap();
+            assert!(st.success(), "mount {args:?}");
+        }
+        me
+    }
+}
+
+impl Drop for SharedHostMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .args(["-R", "-l", self.0.path_str()])
+            .status();
+    }
+}
+
+#[test]
+fn bidirectional_bind_mount_is_a_peer_of_the_host_mount() {
+    let berth = Berth::new("rootfs-bidi");
+    let host = SharedHostMount::new("rootfs-bidi-host");
+    let mut b = Bundle::new("rootfs-bidi");
+    // What containerd's CRI passes for a Bidirectional volume.
+    b.config["linux"]["rootfsPropagation"] = json!("rshared");
+    b.add_mount(json!({"destination": "/bidi", "type": "bind", "source": host.0.path_str(), "options": ["rbind", "rshared"]}));
+    for set in ["bounding", "effective", "permitted"] {
+        let caps = b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap();
+        caps.push(json!("CAP_SYS_ADMIN"));
+    }
+    let (_, mounts) = run_with_mounts(
+        &berth,
+        &mut b,
+        "mkdir /bidi/sub && mount -t tmpfs from-container /bidi/sub",
+    );
+    let bidi = expect_mount(&mounts, "/bidi");
+    assert!(
+        bidi.optional.iter().all(|o| !o.starts_with("master:")),
+        "a slave, not a peer of the host's mount: {bidi:?}"
+    );
+    let host_table = parse_mountinfo(&fs::read_to_string("/proc/self/mountinfo").unwrap());
+    let sub = format!("{}/sub", host.0.path_str());
+    let seen = find_mount(&host_table, &sub)
+        .unwrap_or_else(|| panic!("the container's mount did not reach the host at {sub}"));
+    assert_eq!(seen.source, "from-container");
+}
+
+#[test]
+fn read_only_dev_is_filled_first() {
+    let berth = Berth::new("rootfs-ro-dev");
+    let mut b = Bundle::new("rootfs-ro-dev");
+    let mounts = b.config["mounts"].as_array_mut().unwrap();
+    let dev = mounts
+        .iter_mut()
+        .find(|m| m["destination"] == "/dev")
+        .unwrap();
+    dev["options"].as_array_mut().unwrap().push(json!("ro"));
+    let (out, mounts) = run_with_mounts(
+        &berth,
+        &mut b,
+        "test -c /dev/null && test -L /dev/fd && echo devices; touch /dev/x 2>/dev/null || echo refused",
+    );
+    assert_eq!(out, "devices\nrefused\n");
+    assert!(expect_mount(&mounts, "/dev").has_option("ro"));
+    assert!(!expect_mount(&mounts, "/dev/pts").has_option("ro"));
+}

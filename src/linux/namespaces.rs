@@ -19,6 +19,8 @@ use std::path::Path;
 /// The parent's own namespaces, saved while it stands in the container's ones.
 pub struct Restore {
     saved: Vec<(CloneFlags, File)>,
+    /// Our working directory, when a joined mount namespace moved us to its root.
+    cwd: Option<File>,
 }
 
 impl Restore {
@@ -33,6 +35,10 @@ impl Restore {
                 )
             })?;
         }
+        if let Some(cwd) = self.cwd {
+            nix::unistd::fchdir(cwd.as_fd())
+                .map_err(|e| anyhow!("return to own working directory: {}", errno_text(e)))?;
+        }
         Ok(())
     }
 }
@@ -45,10 +51,18 @@ fn own_ns(flag: CloneFlags) -> Result<File> {
 /// Join the config's path namespaces (but the user one) and create the time namespace,
 /// so that the clone that follows lands in them.
 pub fn enter_before_clone(plan: &Plan) -> Result<Restore> {
-    let mut restore = Restore { saved: Vec::new() };
+    let mut restore = Restore {
+        saved: Vec::new(),
+        cwd: None,
+    };
     for j in &plan.namespaces.join {
         if j.flag == CloneFlags::CLONE_NEWUSER {
             continue;
+        }
+        if j.flag == CloneFlags::CLONE_NEWNS {
+            // setns into a mount namespace moves us to its root; coming back does not
+            // bring back the directory we were in.
+            restore.cwd = Some(File::open(".").context("open working directory")?);
         }
         let target = open_ns_path(j.flag, &j.path)?;
         restore.saved.push((j.flag, own_ns(j.flag)?));

@@ -81,7 +81,7 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
     let process = process_plan(&spec, &namespaces)?;
     let (uid_map, gid_map) = idmaps::user_maps(&linux, &namespaces)?;
     let time_offsets = namespaces::time_offsets(&linux, &namespaces)?;
-    namespaces::check_mount_namespace(&namespaces)?;
+    namespaces::check_mount_namespace(&namespaces, &linux, &spec)?;
     let (hostname, domainname) = uts_names(&spec, &namespaces)?;
     let sysctl = sysctl::sysctl_plan(linux.sysctl().as_ref(), &namespaces)?;
     let mounts = mounts::mounts_plan(bundle, spec.mounts().as_deref())?;
@@ -140,12 +140,15 @@ fn rootfs(bundle: &Path, root: &Root) -> Result<PathBuf> {
     std::fs::canonicalize(&rootfs).with_context(|| format!("root.path: {}", rootfs.display()))
 }
 
-/// `hostname` and `domainname` (empty means unset); they need a new uts namespace.
+/// `hostname` and `domainname` (empty means unset); they need a uts namespace of the
+/// container's own, new or joined by path (as runc, which then renames the joined one).
 fn uts_names(spec: &Spec, ns: &NamespacePlan) -> Result<(Option<String>, Option<String>)> {
     let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
     let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
-    if (hostname.is_some() || domainname.is_some()) && !ns.creates(CloneFlags::CLONE_NEWUTS) {
-        bail!("hostname: setting the hostname or domainname needs a new uts namespace");
+    if (hostname.is_some() || domainname.is_some()) && !ns.has(CloneFlags::CLONE_NEWUTS) {
+        bail!(
+            "hostname: setting the hostname or domainname needs a uts namespace (linux.namespaces)"
+        );
     }
     Ok((hostname, domainname))
 }

@@ -176,13 +176,42 @@ pub fn namespace_plan(list: &[LinuxNamespace]) -> Result<NamespacePlan> {
     Ok(plan)
 }
 
-/// berth builds the rootfs in a mount namespace of its own, made fresh.
-pub fn check_mount_namespace(ns: &NamespacePlan) -> Result<()> {
-    if !ns.has(CloneFlags::CLONE_NEWNS) {
-        bail!("linux.namespaces: berth needs a mount namespace (type \"mount\")");
+/// Without a mount namespace of its own the container shares the host's: berth then
+/// only chroots into the rootfs. Nothing is mounted, since every mount would land in the
+/// host's namespace and outlive the container; so what needs mounts to be honoured
+/// (masked and read-only paths, a read-only root, the console) is refused, as runc
+/// refuses the masks, and the mounts themselves are left out with a warning.
+pub fn check_mount_namespace(
+    ns: &NamespacePlan,
+    linux: &oci_spec::runtime::Linux,
+    spec: &oci_spec::runtime::Spec,
+) -> Result<()> {
+    if ns.has(CloneFlags::CLONE_NEWNS) {
+        return Ok(());
     }
-    if ns.joins(CloneFlags::CLONE_NEWNS).is_some() {
-        bail!("linux.namespaces: joining an existing mount namespace is not supported");
+    let nonempty = |v: &Option<Vec<String>>| v.as_ref().is_some_and(|v| !v.is_empty());
+    for (key, set) in [
+        ("linux.maskedPaths", nonempty(linux.masked_paths())),
+        ("linux.readonlyPaths", nonempty(linux.readonly_paths())),
+        (
+            "root.readonly",
+            spec.root().as_ref().and_then(|r| r.readonly()) == Some(true),
+        ),
+        (
+            "process.terminal",
+            spec.process().as_ref().and_then(|p| p.terminal()) == Some(true),
+        ),
+    ] {
+        if set {
+            bail!("{key}: needs a mount namespace of the container's own (linux.namespaces)");
+        }
+    }
+    let mounts = spec.mounts().as_ref().map_or(0, |m| m.len());
+    if mounts > 0 || linux.rootfs_propagation().is_some() {
+        crate::logging::warn(&format!(
+            "linux.namespaces: no mount namespace: mounts ({mounts}) and rootfsPropagation are \
+             not applied, the container shares the host's mounts"
+        ));
     }
     Ok(())
 }

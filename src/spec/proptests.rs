@@ -388,9 +388,12 @@ fn check_plan(p: &Plan) -> Result<(), TestCaseError> {
     for m in &p.mounts {
         prop_assert!(clean_below(&m.destination, "/"), "{:?}", m);
     }
-    prop_assert!(p.namespaces.creates(CloneFlags::CLONE_NEWNS));
+    if !p.namespaces.has(CloneFlags::CLONE_NEWNS) {
+        prop_assert!(p.masked_paths.is_empty() && p.readonly_paths.is_empty());
+        prop_assert!(!p.readonly_root && !p.process.terminal);
+    }
     if p.hostname.is_some() || p.domainname.is_some() {
-        prop_assert!(p.namespaces.creates(CloneFlags::CLONE_NEWUTS));
+        prop_assert!(p.namespaces.has(CloneFlags::CLONE_NEWUTS));
     }
     let userns = p.namespaces.creates(CloneFlags::CLONE_NEWUSER);
     prop_assert_eq!(userns, !p.uid_map.is_empty());

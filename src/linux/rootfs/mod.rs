@@ -12,6 +12,7 @@ use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sched::CloneFlags;
 use remount::MountEnv;
 use std::os::fd::AsFd;
 use std::path::Path;
@@ -26,9 +27,12 @@ pub fn prepare(
     before_pivot: &mut dyn FnMut() -> Result<()>,
 ) -> Result<()> {
     let _t = logging::step("rootfs: prepare");
+    if !plan.namespaces.has(CloneFlags::CLONE_NEWNS) {
+        return chroot_in_host_namespace(plan, before_pivot);
+    }
     // Propagation first: from here on nothing we mount leaks back to the host
     // (default rslave), unless the config asked for shared propagation.
-    set_root_propagation(plan.root_propagation)?;
+    set_root_propagation(before_pivot_propagation(plan.root_propagation))?;
     if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         make_parent_private(&plan.rootfs)?;
     }
@@ -56,9 +60,7 @@ pub fn prepare(
 
     {
         let _t = logging::step("rootfs: mounts");
-        for m in &plan.mounts {
-            mounts::mount_entry(root.as_fd(), m, env)?;
-        }
+        mount_all(root.as_fd(), plan, env)?;
     }
     // runc creates a missing cwd, as root, before the user switch.
     paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
@@ -88,11 +90,68 @@ pub fn prepare(
         pivot(root.as_fd())
     }?;
     // Shared propagation was set aside above so pivot_root could work; now set it
-    // on the new root as the config asks.
+    // on the new root as the config asks. Unbindable waits for `finalize`.
     if plan.root_propagation.contains(MsFlags::MS_SHARED) {
         set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
+}
+
+/// An unbindable "/" (or, recursively, every mount) could not be the source of the
+/// rootfs bind, of bind mounts, nor of the binds that make paths read-only or masked:
+/// it stays private until the very end of `finalize`.
+fn before_pivot_propagation(flags: MsFlags) -> MsFlags {
+    if flags.contains(MsFlags::MS_UNBINDABLE) {
+        MsFlags::MS_PRIVATE | (flags & MsFlags::MS_REC)
+    } else {
+        flags
+    }
+}
+
+/// No mount namespace: the host's mounts are the container's, and nothing may be
+/// mounted (it would be on the host, and stay there). Only the root changes.
+fn chroot_in_host_namespace(
+    plan: &Plan,
+    before_pivot: &mut dyn FnMut() -> Result<()>,
+) -> Result<()> {
+    let root = nix::fcntl::open(
+        &plan.rootfs,
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("root.path: open {}", plan.rootfs.display()))?;
+    paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
+        anyhow!(
+            "process.cwd: {}: {}",
+            plan.process.cwd.display(),
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    before_pivot()?;
+    nix::unistd::fchdir(root.as_fd()).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
+    nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
+    nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))?;
+    Ok(())
+}
+
+fn mount_all(root: std::os::fd::BorrowedFd, plan: &Plan, env: &MountEnv) -> Result<()> {
+    for m in &plan.mounts {
+        if is_readonly_dev(m) {
+            // Devices, their symlinks and the mount points below /dev are made first;
+            // /dev turns read-only at the end (as runc does).
+            let mut rw = m.clone();
+            rw.opts.flags.remove(MsFlags::MS_RDONLY);
+            mounts::mount_entry(root, &rw, env)?;
+        } else {
+            mounts::mount_entry(root, m, env)?;
+        }
+    }
+    Ok(())
+}
+
+/// A filesystem (not a bind) mounted read-only on /dev: berth must still fill it.
+fn is_readonly_dev(m: &crate::spec::MountPlan) -> bool {
+    !m.is_bind() && m.destination == Path::new("/dev") && m.opts.flags.contains(MsFlags::MS_RDONLY)
 }
 
 fn set_root_propagation(flags: MsFlags) -> Result<()> {
@@ -103,8 +162,18 @@ fn set_root_propagation(flags: MsFlags) -> Result<()> {
 /// pivot_root(".", "."): the old root ends up stacked on the new one and is detached
 /// right away, so no directory for it is needed inside the rootfs.
 fn pivot(root: std::os::fd::BorrowedFd) -> Result<()> {
+    let old_root = nix::fcntl::open(
+        "/",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| anyhow!("pivot_root: open old root: {}", errno_text(e)))?;
     nix::unistd::fchdir(root).map_err(|e| anyhow!("pivot_root: chdir: {}", errno_text(e)))?;
     nix::unistd::pivot_root(".", ".").map_err(|e| anyhow!("pivot_root: {}", errno_text(e)))?;
+    // "." still names the new root, under the old one now stacked on it: mount(2)
+    // would change the new root's propagation, not the old one's. Stand in the old root.
+    nix::unistd::fchdir(old_root.as_fd())
+        .map_err(|e| anyhow!("pivot_root: chdir to old root: {}", errno_text(e)))?;
     // Make the old root a slave before detaching it, so the unmount cannot
     // propagate to the host when the host's mounts are shared.
     mount(
@@ -162,6 +231,20 @@ fn make_parent_private(rootfs: &Path) -> Result<()> {
 /// After pivot_root, hostname and sysctl: read-only and masked paths, then a read-only root.
 pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
     let _t = logging::step("rootfs: masked and readonly paths");
+    // Last of all /dev, now that its devices, symlinks and console are in place.
+    if let Some(m) = plan
+        .mounts
+        .iter()
+        .rev()
+        .find(|m| m.destination == Path::new("/dev"))
+    {
+        if is_readonly_dev(m) {
+            let dev = open_existing(Path::new("/dev"))?
+                .ok_or_else(|| anyhow!("{}: /dev vanished", m.key()))?;
+            remount::remount_bind(&paths::fd_path(dev.as_fd()), MsFlags::MS_RDONLY, userns)
+                .with_context(|| format!("{} (read-only /dev)", m.key()))?;
+        }
+    }
     for (i, p) in plan.readonly_paths.iter().enumerate() {
         readonly_path(Path::new(p), userns)
             .with_context(|| format!("linux.readonlyPaths[{i}] ({p})"))?;
@@ -173,6 +256,11 @@ pub fn finalize(plan: &Plan, userns: bool) -> Result<()> {
     }
     if plan.readonly_root {
         remount::remount_bind(Path::new("/"), MsFlags::MS_RDONLY, true).context("root.readonly")?;
+    }
+    // Without a mount namespace "/" is in a host mount, which is not ours to change.
+    let own_mounts = plan.namespaces.has(CloneFlags::CLONE_NEWNS);
+    if own_mounts && plan.root_propagation.contains(MsFlags::MS_UNBINDABLE) {
+        set_root_propagation(plan.root_propagation)?;
     }
     Ok(())
 }
