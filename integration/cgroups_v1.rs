@@ -507,7 +507,11 @@ fn pre_frozen_cgroup_is_refused_not_hung_on() {
     let start = Instant::now();
     let out = berth.create(&b, &id).fails();
     assert!(start.elapsed() < Duration::from_secs(10), "{out}");
-    assert!(out.single_error_line().contains("container's cgroup unexpectedly frozen"), "{out}");
+    assert!(
+        out.single_error_line()
+            .contains("container's cgroup unexpectedly frozen"),
+        "{out}"
+    );
     assert!(berth.state_entries().is_empty());
     assert!(freezer.is_dir(), "a cgroup berth did not make stays");
     fs::write(freezer.join("freezer.state"), "THAWED").unwrap();
@@ -534,7 +538,10 @@ fn shared_cgroup_warns_and_an_empty_cpuset_parent_is_filled() {
     assert_ne!(read(&parent, "cpuset.cpus").trim(), "");
     let second = berth.id("two");
     let out = berth.create(&b, &second).ok();
-    assert!(out.stderr.contains("container's cgroup is not empty"), "{out}");
+    assert!(
+        out.stderr.contains("container's cgroup is not empty"),
+        "{out}"
+    );
     berth.delete_force(&second).ok();
     berth.delete_force(&first).ok();
 }

@@ -49,7 +49,10 @@ fn device(key: &str, d: &LinuxDevice) -> Result<DevicePlan> {
     // resolved inside the rootfs, like every other path of the config.
     let path = clean_container_path(d.path());
     if path.parent().is_none() {
-        bail!("{key}.path: {:?} does not name a file", d.path().display().to_string());
+        bail!(
+            "{key}.path: {:?} does not name a file",
+            d.path().display().to_string()
+        );
     }
     let (Ok(major), Ok(minor)) = (u64::try_from(d.major()), u64::try_from(d.minor())) else {
         bail!("{key}: negative major/minor number");

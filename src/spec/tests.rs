@@ -126,6 +126,9 @@ fn config_devices_override_defaults() {
     );
     let p = plan(Path::new("/tmp"), spec(&s)).unwrap();
     assert_eq!(p.devices[0].path, Path::new("/mnt/x"));
-    let s = base(r#","devices":[{"path":"/","type":"c","major":1,"minor":3}]"#, "");
+    let s = base(
+        r#","devices":[{"path":"/","type":"c","major":1,"minor":3}]"#,
+        "",
+    );
     assert!(plan(Path::new("/tmp"), spec(&s)).is_err());
 }

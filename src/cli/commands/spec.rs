@@ -150,31 +150,9 @@ fn namespaces(kinds: &[&'static str]) -> Vec<Namespace> {
 /// runc's default: a read-only busybox-style root running `sh` on a terminal, in new pid,
 /// network, ipc, uts and mount namespaces, with every device denied.
 pub(crate) fn default_config() -> Config {
-    let caps = DEFAULT_CAPS.to_vec();
     Config {
         oci_version: OCI_VERSION,
-        process: Process {
-            terminal: true,
-            user: User { uid: 0, gid: 0 },
-            args: vec!["sh"],
-            env: vec![
-                "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                "TERM=xterm",
-            ],
-            cwd: "/",
-            capabilities: Capabilities {
-                bounding: caps.clone(),
-                effective: caps.clone(),
-                permitted: caps.clone(),
-                ambient: caps,
-            },
-            rlimits: vec![Rlimit {
-                kind: "RLIMIT_NOFILE",
-                hard: 1024,
-                soft: 1024,
-            }],
-            no_new_privileges: true,
-        },
+        process: default_process(),
         root: Root {
             path: "rootfs",
             readonly: true,
@@ -182,82 +160,116 @@ pub(crate) fn default_config() -> Config {
         // runc's own name: a bundle made by `berth spec` must behave exactly like one
         // made by `runc spec`, and callers may look at the hostname.
         hostname: "runc",
-        mounts: vec![
-            mount("/proc", "proc", "proc", &[]),
-            mount(
-                "/dev",
-                "tmpfs",
-                "tmpfs",
-                &["nosuid", "strictatime", "mode=755", "size=65536k"],
-            ),
-            mount(
-                "/dev/pts",
-                "devpts",
-                "devpts",
-                &[
-                    "nosuid",
-                    "noexec",
-                    "newinstance",
-                    "ptmxmode=0666",
-                    "mode=0620",
-                    "gid=5",
-                ],
-            ),
-            mount(
-                "/dev/shm",
-                "tmpfs",
-                "shm",
-                &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
-            ),
-            mount(
-                "/dev/mqueue",
-                "mqueue",
-                "mqueue",
-                &["nosuid", "noexec", "nodev"],
-            ),
-            mount(
-                "/sys",
-                "sysfs",
-                "sysfs",
-                &["nosuid", "noexec", "nodev", "ro"],
-            ),
-            mount(
-                "/sys/fs/cgroup",
-                "cgroup",
-                "cgroup",
-                &["nosuid", "noexec", "nodev", "relatime", "ro"],
-            ),
+        mounts: default_mounts(),
+        linux: default_linux(),
+    }
+}
+
+fn default_process() -> Process {
+    let caps = DEFAULT_CAPS.to_vec();
+    Process {
+        terminal: true,
+        user: User { uid: 0, gid: 0 },
+        args: vec!["sh"],
+        env: vec![
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "TERM=xterm",
         ],
-        linux: Linux {
-            uid_mappings: Vec::new(),
-            gid_mappings: Vec::new(),
-            resources: Some(Resources {
-                devices: vec![DeviceRule {
-                    allow: false,
-                    access: "rwm",
-                }],
-            }),
-            namespaces: namespaces(&["pid", "network", "ipc", "uts", "mount"]),
-            masked_paths: vec![
-                "/proc/acpi",
-                "/proc/asound",
-                "/proc/kcore",
-                "/proc/keys",
-                "/proc/latency_stats",
-                "/proc/timer_list",
-                "/proc/timer_stats",
-                "/proc/sched_debug",
-                "/sys/firmware",
-                "/proc/scsi",
-            ],
-            readonly_paths: vec![
-                "/proc/bus",
-                "/proc/fs",
-                "/proc/irq",
-                "/proc/sys",
-                "/proc/sysrq-trigger",
-            ],
+        cwd: "/",
+        capabilities: Capabilities {
+            bounding: caps.clone(),
+            effective: caps.clone(),
+            permitted: caps.clone(),
+            ambient: caps,
         },
+        rlimits: vec![Rlimit {
+            kind: "RLIMIT_NOFILE",
+            hard: 1024,
+            soft: 1024,
+        }],
+        no_new_privileges: true,
+    }
+}
+
+fn default_mounts() -> Vec<Mount> {
+    vec![
+        mount("/proc", "proc", "proc", &[]),
+        mount(
+            "/dev",
+            "tmpfs",
+            "tmpfs",
+            &["nosuid", "strictatime", "mode=755", "size=65536k"],
+        ),
+        mount(
+            "/dev/pts",
+            "devpts",
+            "devpts",
+            &[
+                "nosuid",
+                "noexec",
+                "newinstance",
+                "ptmxmode=0666",
+                "mode=0620",
+                "gid=5",
+            ],
+        ),
+        mount(
+            "/dev/shm",
+            "tmpfs",
+            "shm",
+            &["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"],
+        ),
+        mount(
+            "/dev/mqueue",
+            "mqueue",
+            "mqueue",
+            &["nosuid", "noexec", "nodev"],
+        ),
+        mount(
+            "/sys",
+            "sysfs",
+            "sysfs",
+            &["nosuid", "noexec", "nodev", "ro"],
+        ),
+        mount(
+            "/sys/fs/cgroup",
+            "cgroup",
+            "cgroup",
+            &["nosuid", "noexec", "nodev", "relatime", "ro"],
+        ),
+    ]
+}
+
+fn default_linux() -> Linux {
+    Linux {
+        uid_mappings: Vec::new(),
+        gid_mappings: Vec::new(),
+        resources: Some(Resources {
+            devices: vec![DeviceRule {
+                allow: false,
+                access: "rwm",
+            }],
+        }),
+        namespaces: namespaces(&["pid", "network", "ipc", "uts", "mount"]),
+        masked_paths: vec![
+            "/proc/acpi",
+            "/proc/asound",
+            "/proc/kcore",
+            "/proc/keys",
+            "/proc/latency_stats",
+            "/proc/timer_list",
+            "/proc/timer_stats",
+            "/proc/sched_debug",
+            "/sys/firmware",
+            "/proc/scsi",
+        ],
+        readonly_paths: vec![
+            "/proc/bus",
+            "/proc/fs",
+            "/proc/irq",
+            "/proc/sys",
+            "/proc/sysrq-trigger",
+        ],
     }
 }
 
