@@ -25,3 +25,4 @@ mod selfexe;
 mod signals;
 mod spec;
 mod stress;
+mod wording;

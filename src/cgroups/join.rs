@@ -39,7 +39,8 @@ fn below(sub: &str) -> Result<PathBuf> {
         match c {
             Component::Normal(n) => rel.push(n),
             Component::RootDir | Component::CurDir => {}
-            _ => bail!("--cgroup {sub:?}: must stay inside the container's cgroup (no \"..\")"),
+            // runc's wording, which callers match.
+            _ => bail!("--cgroup: bad sub cgroup path: {sub} is not a sub cgroup path (it must stay inside the container's cgroup)"),
         }
     }
     Ok(rel)

@@ -36,8 +36,12 @@ pub fn plan(res: &LinuxResources, layout: &Layout, cur: &Current) -> Result<Vec<
         w.extend(rdma(r, t));
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
-        if layout.mode == super::Mode::Legacy {
-            bail!("linux.resources.unified: needs cgroup v2, and this host has only v1");
+        // As runc: a hybrid host's v2 hierarchy holds few (or no) controllers, so the
+        // map is for pure cgroup v2 hosts only ("invalid configuration" is runc's word).
+        if layout.mode != super::Mode::Unified {
+            bail!(
+                "linux.resources.unified: invalid configuration: needs a cgroup v2 host, and this one has v1 hierarchies"
+            );
         }
         w.extend(v2::unified(u)?);
     }

@@ -213,6 +213,32 @@ pub fn signal_name(n: i32) -> Option<&'static str> {
     }
 }
 
+/// What a signal means, in the C library's (and Go's) words: error messages about a
+/// process killed by a signal read "bad system call", "segmentation fault", ...
+pub fn description(sig: i32) -> &'static str {
+    match sig {
+        libc::SIGHUP => "hangup",
+        libc::SIGINT => "interrupt",
+        libc::SIGQUIT => "quit",
+        libc::SIGILL => "illegal instruction",
+        libc::SIGTRAP => "trace/breakpoint trap",
+        libc::SIGABRT => "aborted",
+        libc::SIGBUS => "bus error",
+        libc::SIGFPE => "floating point exception",
+        libc::SIGKILL => "killed",
+        libc::SIGUSR1 => "user defined signal 1",
+        libc::SIGSEGV => "segmentation fault",
+        libc::SIGUSR2 => "user defined signal 2",
+        libc::SIGPIPE => "broken pipe",
+        libc::SIGALRM => "alarm clock",
+        libc::SIGTERM => "terminated",
+        libc::SIGXCPU => "CPU time limit exceeded",
+        libc::SIGXFSZ => "file size limit exceeded",
+        libc::SIGSYS => "bad system call",
+        _ => "signal",
+    }
+}
+
 /// Pass a signal that `run` or `exec` (`who`) received on to the container process.
 /// SIGURG is dropped: runtimes and shells raise it as noise, not as a request.
 pub fn forward(who: &str, pid: i32, sig: i32) {

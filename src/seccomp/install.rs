@@ -21,8 +21,14 @@ pub fn connect_agent(plan: Option<&SeccompPlan>) -> Result<Option<OwnedFd>> {
     if !md.file_type().is_socket() {
         bail!("{}: not a socket", what());
     }
-    let s = UnixStream::connect(&l.path)
-        .map_err(|e| anyhow!("{}: connect: {}", what(), describe_io(&e)))?;
+    let s = UnixStream::connect(&l.path).map_err(|e| {
+        // runc's words, which its tests and callers look for.
+        anyhow!(
+            "{}: failed to connect with seccomp agent: {}",
+            what(),
+            describe_io(&e)
+        )
+    })?;
     Ok(Some(s.into()))
 }
 

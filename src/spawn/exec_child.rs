@@ -8,9 +8,9 @@ use super::finish;
 use crate::errors::errno_text;
 use crate::linux::process::ExecArgs;
 use crate::linux::{console, process_attrs, sys};
-use crate::seccomp;
 use crate::spec::seccomp::SeccompPlan;
 use crate::spec::ProcessPlan;
+use crate::{logging, seccomp};
 use anyhow::anyhow;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{SigSet, SigmaskHow};
@@ -47,8 +47,10 @@ pub struct ExecChild<'a> {
 
 /// Entry point of the cloned child; never returns.
 pub fn main(c: ExecChild) -> ! {
+    logging::debug("child process in init()");
     child::run(&c.chan, ExecFailure::ToParent, || {
         let exec = setup(&c)?;
+        logging::debug("setns_init: about to exec");
         c.chan.send(&Msg::Ready).step("ready")?;
         Ok(exec)
     })

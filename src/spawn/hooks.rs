@@ -60,8 +60,20 @@ pub fn with_status(state: &str, status: &str) -> String {
 /// Run `hooks` (of kind `kind`, e.g. "createRuntime") one after the other; the first
 /// failure stops the rest and is returned, naming the hook.
 pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
+    run_all_in(kind, hooks, state, None)
+}
+
+/// `run_all` with the hooks' working directory set (createContainer hooks run in the
+/// container's root filesystem, as runc runs them: they may use relative paths there).
+pub fn run_all_in(kind: &str, hooks: &[Hook], state: &str, dir: Option<&Path>) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state).with_context(|| format!("hooks.{kind}[{i}] ({})", h.path().display()))?;
+        // "error running hook" is runc's phrase, which callers and its tests look for.
+        run_one(h, state, dir).with_context(|| {
+            format!(
+                "hooks.{kind}[{i}] ({}): error running hook",
+                h.path().display()
+            )
+        })?;
     }
     Ok(())
 }
@@ -69,7 +81,7 @@ pub fn run_all(kind: &str, hooks: &[Hook], state: &str) -> Result<()> {
 /// Run hooks whose failure must not stop the lifecycle (poststart, poststop): log and go on.
 pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &str) {
     for (i, h) in hooks.iter().enumerate() {
-        if let Err(e) = run_one(h, state) {
+        if let Err(e) = run_one(h, state, None) {
             crate::logging::warn(&format!(
                 "hooks.{kind}[{i}] ({}): {e:#}",
                 h.path().display()
@@ -78,8 +90,11 @@ pub fn run_all_warn(kind: &str, hooks: &[Hook], state: &str) {
     }
 }
 
-fn run_one(h: &Hook, state: &str) -> Result<()> {
+fn run_one(h: &Hook, state: &str, dir: Option<&Path>) -> Result<()> {
     let mut cmd = Command::new(h.path());
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
     // args[0] is the program's argv[0], as in execve; the path is what runs.
     if let Some(args) = h.args() {
         if let Some((argv0, rest)) = args.split_first() {
@@ -137,13 +152,19 @@ fn run_one(h: &Hook, state: &str) -> Result<()> {
         std::os::unix::process::ExitStatusExt::signal(&status),
     ) {
         (Some(c), _) => format!("exit status {c}"),
-        (None, Some(s)) => format!("killed by signal {s}"),
+        (None, Some(s)) => format!("killed by signal {s} ({})", signal_text(s)),
         _ => "failed".to_string(),
     };
     if err.is_empty() {
         bail!("{how}")
     }
     bail!("{how}: {}", err.lines().last().unwrap_or(err))
+}
+
+/// The C library's description of a signal ("bad system call" for SIGSYS), as Go's
+/// error text reads.
+fn signal_text(sig: i32) -> String {
+    crate::linux::signal::description(sig).to_string()
 }
 
 /// Wait for `child`, at most `timeout`; `None` when the time ran out.

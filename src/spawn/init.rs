@@ -44,6 +44,7 @@ pub struct InitArgs<'a> {
 
 /// Entry point of the cloned init; never returns.
 pub fn main(args: InitArgs) -> ! {
+    logging::debug("child process in init()");
     child::run(&args.chan, ExecFailure::ToStderr, || {
         // The fifo's write end must stay open until execve: `start` waits for its EOF.
         run(&args).map(|(exec, fifo)| {
@@ -107,6 +108,7 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
         install_seccomp(a, &hook_state)
     })?;
     // [2] Ready: `create` returns now; we block until `start` opens the fifo.
+    logging::debug("init: closing the pipe to signal completion");
     a.chan.send(&Msg::Ready).step("ready")?;
     match wait_for_start(a, &hook_state) {
         Ok(fifo) => Ok((exec, fifo)),
@@ -185,7 +187,8 @@ fn create_hooks(plan: &Plan, chan: &Channel, state: &str) -> Result<()> {
         }
     }
     let hooks = h.create_container().as_deref().unwrap_or(&[]);
-    crate::spawn::hooks::run_all("createContainer", hooks, state)
+    let rootfs = Some(plan.rootfs.as_path());
+    crate::spawn::hooks::run_all_in("createContainer", hooks, state, rootfs)
 }
 
 fn set_names(plan: &Plan) -> Result<()> {

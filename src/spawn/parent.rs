@@ -60,6 +60,9 @@ pub fn clone_child(
     other_v2: impl FnOnce() -> Option<std::fs::File>,
     child: impl FnOnce(),
 ) -> std::io::Result<Cloned> {
+    // The stage names of runc's --debug log ("nsexec container setup", "child process
+    // in init()", ...): tools and runc's own tests follow a container's setup by them.
+    logging::debug("nsexec container setup");
     let mut move_into_v2 = false;
     let forked = match v2 {
         None => sys::clone_process(flags),

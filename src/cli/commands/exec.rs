@@ -53,9 +53,13 @@ fn read_process_file(file: &Path) -> Result<Value> {
     let data = std::fs::read(file).with_context(|| format!("--process {}", file.display()))?;
     let v: Value = serde_json::from_slice(&data)
         .map_err(|e| anyhow!("--process {}: invalid JSON: {e}", file.display()))?;
-    if !v.is_object() {
+    let Value::Object(mut v) = v else {
         bail!("--process {}: not a JSON object", file.display());
-    }
+    };
+    // runc runs a process without `user` as root; oci-spec would call it missing.
+    v.entry("user")
+        .or_insert_with(|| json!({"uid": 0, "gid": 0}));
+    let v = Value::Object(v);
     // Checked here so that errors name this file rather than config.json; unknown
     // capabilities are dropped (with a warning) when the process is planned.
     let mut known = json!({ "process": v });

@@ -36,16 +36,17 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
         return Ok(());
     }
     if a.format == "json" {
-        let list: Vec<_> = rows.iter().map(|(st, s)| st.public(*s)).collect();
-        let owner_fixed: Vec<serde_json::Value> = list
+        // Serialized as the struct, not through a map: the keys keep runc's order
+        // (ociVersion, id, pid, status, bundle, rootfs, created, ...), which scripts match.
+        let list: Vec<_> = rows
             .iter()
-            .map(|p| {
-                let mut v = serde_json::to_value(p).unwrap_or_default();
-                v["owner"] = "root".into();
-                v
+            .map(|(st, s)| {
+                let mut p = st.public(*s);
+                p.owner = "root";
+                p
             })
             .collect();
-        writeln!(out, "{}", serde_json::to_string(&owner_fixed)?)?;
+        writeln!(out, "{}", serde_json::to_string(&list)?)?;
         return Ok(());
     }
     let table: Vec<[String; 6]> = rows

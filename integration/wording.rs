@@ -1,0 +1,149 @@
+//! What callers parse from berth besides exit codes, in runc's words and shapes: the
+//! `list -f json` key order, the `--debug` stage lines, error phrases its tests and
+//! engines match, and the defaults runc fills in for `exec --process` and hooks.
+
+use crate::common::*;
+use serde_json::json;
+use std::fs;
+
+fn sleeper(name: &str) -> Bundle {
+    let mut b = Bundle::new(name);
+    b.args(&["sleep", "600"]);
+    b
+}
+
+#[test]
+fn list_json_keeps_runcs_key_order() {
+    let berth = Berth::new("words-list");
+    let b = sleeper("words-list");
+    let id = berth.id("l");
+    berth.start_container(&b, &id);
+    let out = berth.list(&["-f", "json"]).ok().stdout;
+    let keys = [
+        "ociVersion",
+        "id",
+        "pid",
+        "status",
+        "bundle",
+        "rootfs",
+        "created",
+        "owner",
+    ];
+    let mut at = 0;
+    for k in keys {
+        let found = out[at..]
+            .find(&format!("\"{k}\":"))
+            .unwrap_or_else(|| panic!("{k} after {at}: {out}"));
+        at += found;
+    }
+    berth.delete_force(&id).ok();
+}
+
+#[test]
+fn debug_log_names_the_setup_stages() {
+    let berth = Berth::new("words-debug");
+    let mut b = Bundle::new("words-debug");
+    b.args(&["true"]);
+    b.write_config();
+    let id = berth.id("d");
+    let out = berth.run_global(&["--debug"], &["run", "--bundle", b.path_str(), &id]);
+    assert_eq!(out.code, 0, "{out}");
+    for stage in [
+        "nsexec container setup",
+        "child process in init()",
+        "init: closing the pipe to signal completion",
+    ] {
+        assert!(out.stderr.contains(stage), "{stage:?} missing: {out}");
+    }
+    let b = sleeper("words-debug-exec");
+    let id = berth.id("de");
+    berth.start_container(&b, &id);
+    let out = berth.run_global(&["--debug"], &["exec", &id, "true"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stderr.contains("setns_init: about to exec"), "{out}");
+    berth.delete_force(&id).ok();
+}
+
+#[test]
+fn exec_cgroup_outside_the_container_is_not_a_sub_cgroup() {
+    let berth = Berth::new("words-subcg");
+    let b = sleeper("words-subcg");
+    let id = berth.id("s");
+    berth.start_container(&b, &id);
+    let out = berth.run(&["exec", "--cgroup", "..", &id, "true"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert!(out.stderr.contains(" .. is not a sub cgroup path"), "{out}");
+    berth.delete_force(&id).ok();
+}
+
+#[test]
+fn exec_process_file_without_user_runs_as_root() {
+    let berth = Berth::new("words-procuser");
+    let b = sleeper("words-procuser");
+    let id = berth.id("p");
+    berth.start_container(&b, &id);
+    let dir = TempDir::new("words-procuser-json");
+    let file = dir.path().join("process.json");
+    fs::write(&file, json!({"args": ["id", "-u"], "cwd": "/"}).to_string()).unwrap();
+    let out = berth
+        .run(&["exec", "--process", file.to_str().unwrap(), &id])
+        .ok();
+    assert_eq!(out.stdout, "0\n", "{out}");
+    berth.delete_force(&id).ok();
+}
+
+/// runc's seccomp.bats: a startContainer hook killed by the container's filter fails
+/// `run` with "error running hook" and the signal's "bad system call".
+#[test]
+fn a_hook_killed_by_seccomp_is_an_error_running_hook() {
+    let berth = Berth::new("words-hooksys");
+    let mut b = Bundle::new("words-hooksys");
+    b.args(&["true"]);
+    b.config["process"]["noNewPrivileges"] = json!(true);
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]
+    });
+    b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "mkdir /dev/shm/foo"]}]});
+    let id = berth.id("h");
+    let out = berth.run_bundle(&b, &id, &[]);
+    assert_ne!(out.code, 0, "{out}");
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("error running hook") && text.contains("bad system call"),
+        "{out}"
+    );
+}
+
+/// createContainer hooks run in the container's root filesystem (relative paths there).
+#[test]
+fn create_container_hooks_run_in_the_rootfs() {
+    let berth = Berth::new("words-cchook");
+    let mut b = Bundle::new("words-cchook");
+    b.args(&["true"]);
+    let mark = b.path().join("hook-cwd");
+    b.config["hooks"] = json!({"createContainer": [{"path": "/bin/sh",
+        "args": ["sh", "-c", format!("pwd > {}; test -x ./bin/busybox", mark.display())]}]});
+    let id = berth.id("c");
+    berth.run_bundle(&b, &id, &[]).ok();
+    let cwd = fs::read_to_string(&mark).unwrap();
+    assert_eq!(
+        cwd.trim(),
+        b.rootfs().canonicalize().unwrap().to_str().unwrap()
+    );
+}
+
+#[test]
+fn unified_resources_need_a_cgroup_v2_host() {
+    if std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists() {
+        return; // A pure cgroup v2 host takes the map.
+    }
+    let berth = Berth::new("words-unified");
+    let mut b = Bundle::new("words-unified");
+    b.args(&["true"]);
+    b.config["linux"]["resources"] = json!({"unified": {"memory.min": "131072"}});
+    let id = berth.id("u");
+    let out = berth.create(&b, &id).fails();
+    assert!(out.stderr.contains("invalid configuration"), "{out}");
+    assert!(berth.state_entries().is_empty());
+}
