@@ -3,6 +3,8 @@
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
+#   make stress  N containers (default 50) at once through their whole lifecycle, M
+#                rounds (default 3), then a check that nothing was left behind
 #
 # `deps` installs what is missing with apt-get (Debian); it is a no-op when
 # everything is already installed.
@@ -26,7 +28,7 @@ TEST_ARGS ?=
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench clean
+.PHONY: all deps build rootfs run test lint bench stress clean
 
 all: build
 
@@ -65,6 +67,9 @@ test: deps rootfs lint
 
 bench: deps build rootfs
 	bash bench/bench.sh
+
+stress: deps build rootfs
+	bash integration/stress.sh
 
 clean:
 	$(CARGO) clean
