@@ -8,6 +8,8 @@
 #                runtime-tools' validation suite and runc 1.1.5's bats suite against
 #                berth, compared with conformance/expected.txt (RUNTIME=runc to compare;
 #                archives from CONFORMANCE_SRC; about 6 minutes once built)
+#   make stress  N containers (default 50) at once through their whole lifecycle, M
+#                rounds (default 3), then a check that nothing was left behind
 #
 # `deps` installs what is missing with apt-get (Debian); it is a no-op when
 # everything is already installed.
@@ -38,7 +40,7 @@ FUZZ_CASES ?= 20000
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench fuzz conformance clean
+.PHONY: all deps build rootfs run test lint bench fuzz conformance stress clean
 
 all: build
 
@@ -85,6 +87,9 @@ bench: deps build rootfs
 
 conformance: build rootfs
 	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh
+
+stress: deps build rootfs
+	bash integration/stress.sh
 
 clean:
 	$(CARGO) clean

@@ -12,6 +12,7 @@ mod console;
 mod engines;
 mod errors;
 mod exec;
+mod faults;
 mod fds;
 mod hardening;
 mod hooks;

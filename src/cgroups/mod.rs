@@ -249,6 +249,35 @@ pub fn prepare(
     }))
 }
 
+/// The directories `create` makes, each with the topmost one it will have to make:
+/// recorded before anything is made, so that a `create` killed half-way leaves nothing
+/// that cannot be found. A directory already there stays someone else's (`made: None`).
+pub fn planned(p: &Prepared) -> Cgroup {
+    let proc_cgroup = procfs::own_cgroup_lines();
+    let mut hierarchies: Vec<&mode::Hierarchy> = p.host.v1.iter().collect();
+    hierarchies.extend(p.host.v2.iter());
+    let dirs = hierarchies
+        .into_iter()
+        .map(|h| {
+            let dir = path::dir_in(h, &proc_cgroup, &p.place);
+            let made = dir
+                .ancestors()
+                .take_while(|a| *a != h.mount_point && !a.exists())
+                .last()
+                .map(Path::to_path_buf);
+            Dir {
+                controllers: h.controllers.clone(),
+                path: dir,
+                made,
+            }
+        })
+        .collect();
+    Cgroup {
+        mode: p.host.mode,
+        dirs,
+    }
+}
+
 /// Make the container's directories. On failure, what was made is removed again.
 pub fn create(p: &Prepared) -> Result<Cgroup> {
     let proc_cgroup = procfs::own_cgroup_lines();

@@ -72,7 +72,13 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let cgroup = match &p.cgroup {
         Some(cp) => {
             let _t = logging::step("create: cgroup");
+            let planned = cgroups::planned(cp);
+            dir.save_cgroup(&planned)?;
             let cg = cgroups::create(cp)?;
+            if cg != planned {
+                // Another create made a shared parent at the same moment.
+                dir.save_cgroup(&cg)?;
+            }
             undo.cgroup = Some(cg.clone());
             check_cgroup(&cg)?;
             Some(cg)
@@ -80,7 +86,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         None => None,
     };
     let mut guard = Guard::default();
-    let pid = spawn_init(o, &mut p, &dir, cgroup.as_ref(), &mut guard)?;
+    let (pid, chan) = spawn_init(o, &mut p, &dir, cgroup.as_ref(), &mut guard)?;
     // The init sent the master before Ready, so it is waiting on the socket.
     let master = p
         .console
@@ -91,6 +97,10 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
     let st = record(o, &p.plan, &dir, pid, cgroup)?;
     guard.release();
     undo.disarm();
+    // [3] Until this arrives, the init exits should we die (it sees end-of-file).
+    if let Err(e) = chan.send(&Msg::Recorded) {
+        logging::debug(&format!("create: hand over to the init: {e:#}"));
+    }
     Ok(Created {
         container: Container::from_parts(dir, st),
         master,
@@ -152,13 +162,14 @@ fn make_fifo(dir: &ContainerDir) -> Result<()> {
 }
 
 /// Clone the init and drive it to Ready; the guard holds it until the caller is done.
+/// Returns its pid and the channel, for the hand-over once state.json is written.
 fn spawn_init(
     o: &CreateOpts,
     p: &mut Prepared,
     dir: &ContainerDir,
     cgroup: Option<&Cgroup>,
     guard: &mut Guard,
-) -> Result<i32> {
+) -> Result<(i32, Channel)> {
     let (chan, cloned) = clone_init(o, p, dir, cgroup)?;
     guard.watch(cloned.pid);
     let plan = &p.plan;
@@ -177,7 +188,8 @@ fn spawn_init(
         }
         cgroups::setup(cg, cp)?;
     }
-    drive_init(o, plan, &chan, cloned.pid, guard)
+    let pid = drive_init(o, plan, &chan, cloned.pid, guard)?;
+    Ok((pid, chan))
 }
 
 /// [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
@@ -190,12 +202,7 @@ fn drive_init(
 ) -> Result<i32> {
     let state_at =
         |pid, status| hooks::state_json(o.id, status, pid, &plan.bundle, &plan.annotations);
-    let has_hooks = plan.hooks != Default::default();
-    // The seccomp agent gets the state too, from the init.
-    let wants_state = has_hooks || plan.seccomp.as_ref().is_some_and(|s| s.listener.is_some());
-    chan.send(&Msg::Proceed {
-        hook_state: wants_state.then(|| state_at(pid, "creating")),
-    })?;
+    chan.send(&Msg::Proceed { host_pid: pid })?;
     let _t = logging::step("create: init setup");
     let mut pid = pid;
     parent::wait_ready(chan, &mut pid, guard, "container init", |pid| {

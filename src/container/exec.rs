@@ -196,7 +196,9 @@ fn launch(
         join::enter_v2_late(j, cloned.pid, st.pid)?;
     }
     // [1] The child is in the container's cgroup: it may go on.
-    chan.send(&Msg::Proceed { hook_state: None })?;
+    chan.send(&Msg::Proceed {
+        host_pid: cloned.pid,
+    })?;
     {
         let _t = logging::step("exec: child setup");
         let mut pid = cloned.pid;

@@ -184,6 +184,21 @@ impl Container {
     }
 }
 
+/// Remove a container whose state.json is missing or unreadable: the cgroup `create`
+/// recorded before making it, every process in it (the init included: it is born there),
+/// and the state directory. Without a recorded cgroup nothing else was made, or the
+/// host has no cgroups.
+pub fn destroy_unrecorded(dir: ContainerDir) -> Result<()> {
+    let cgroup = state::read_cgroup(&dir.path);
+    let r = Remains {
+        dir: &dir.path,
+        cgroup: cgroup.as_ref(),
+        init: None,
+        own_pid_ns: false,
+    };
+    r.destroy()
+}
+
 /// Read a container's state without its lock: `state` and `list` must not wait on a
 /// `create` in progress, and state.json is replaced atomically.
 pub fn peek(root: &Path, id: &str) -> Result<(State, Status)> {

@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_ROOT: &str = "/run/berth";
 use crate::spec::SPEC_VERSION;
 const STATE_FILE: &str = "state.json";
+/// The cgroup alone, written before the cgroup is made (see `save_cgroup`).
+const CGROUP_FILE: &str = "cgroup.json";
 pub use crate::spawn::init::FIFO_NAME;
 const MAX_ID_LEN: usize = 1024;
 
@@ -246,8 +248,18 @@ impl ContainerDir {
 
     /// Write state.json atomically (temp file + rename) so readers never see half of it.
     pub fn save(&self, state: &State) -> Result<()> {
-        let tmp = self.path.join(".state.json.tmp");
-        let data = serde_json::to_vec(state)?;
+        self.write_atomic(STATE_FILE, &serde_json::to_vec(state)?)
+    }
+
+    /// Record the container's cgroup before it is made: should `create` die before
+    /// state.json is written, or state.json be lost, `delete --force` still finds the
+    /// cgroup, and through it every process of the container.
+    pub fn save_cgroup(&self, cg: &crate::cgroups::Cgroup) -> Result<()> {
+        self.write_atomic(CGROUP_FILE, &serde_json::to_vec(cg)?)
+    }
+
+    fn write_atomic(&self, name: &str, data: &[u8]) -> Result<()> {
+        let tmp = self.path.join(format!(".{name}.tmp"));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -256,8 +268,9 @@ impl ContainerDir {
             .custom_flags(libc::O_CLOEXEC)
             .open(&tmp)
             .with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.write_all(&data)?;
-        std::fs::rename(&tmp, self.path.join(STATE_FILE)).context("cannot save state.json")?;
+        f.write_all(data)?;
+        std::fs::rename(&tmp, self.path.join(name))
+            .with_context(|| format!("cannot save {name}"))?;
         Ok(())
     }
 
@@ -279,6 +292,34 @@ pub fn read_state(dir: &Path) -> Result<Option<State>> {
         })?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("cannot read {}", dir.join(STATE_FILE).display())),
+    }
+}
+
+/// The cgroup `create` recorded in `<dir>/cgroup.json`, if it got that far.
+pub fn read_cgroup(dir: &Path) -> Option<crate::cgroups::Cgroup> {
+    let data = std::fs::read(dir.join(CGROUP_FILE)).ok()?;
+    serde_json::from_slice(&data).ok()
+}
+
+/// What can be shown of a container whose state.json does not parse: its id, and the
+/// time its directory last changed as its creation time. It shows as stopped.
+pub fn unreadable(dir: &Path, id: &str) -> State {
+    let changed = std::fs::metadata(dir).and_then(|m| m.modified());
+    State {
+        id: id.to_string(),
+        pid: 0,
+        pid_start: 0,
+        bundle: PathBuf::new(),
+        rootfs: PathBuf::new(),
+        created: changed
+            .map(crate::timefmt::rfc3339_nano)
+            .unwrap_or_default(),
+        annotations: HashMap::new(),
+        own_pid_ns: false,
+        hooks: None,
+        cgroup: None,
+        resources: None,
+        no_new_keyring: false,
     }
 }
 

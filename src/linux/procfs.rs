@@ -93,6 +93,22 @@ pub fn stat(pid: i32) -> Option<Stat> {
     parse_stat(&std::fs::read_to_string(proc_path(pid, "stat")).ok()?)
 }
 
+/// How many seccomp filters /proc/`pid`/status (0: this process) counts, from
+/// `Seccomp_filters` (Linux 5.9+), else 1 for filter mode (`Seccomp: 2`) and 0 for
+/// none; None when the process is gone.
+pub fn seccomp_filters(pid: i32) -> Option<u64> {
+    parse_seccomp_filters(&std::fs::read_to_string(proc_path(pid, "status")).ok()?)
+}
+
+fn parse_seccomp_filters(status: &str) -> Option<u64> {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+    };
+    field("Seccomp_filters:").or_else(|| field("Seccomp:").map(|m| u64::from(m == 2)))
+}
+
 fn proc_path(pid: i32, file: &str) -> std::path::PathBuf {
     if pid == 0 {
         Path::new("/proc/self").join(file)
@@ -120,6 +136,15 @@ mod tests {
         assert!(cgroup_for(&lines, &["pids"]).is_none());
         // A path may hold ':'.
         assert_eq!(parse_cgroup("0::/a:b")[0].path, "/a:b");
+    }
+
+    #[test]
+    fn seccomp_filter_count() {
+        let s = "Name:\tx\nSeccomp:\t2\nSeccomp_filters:\t3\n";
+        assert_eq!(parse_seccomp_filters(s), Some(3));
+        assert_eq!(parse_seccomp_filters("Seccomp:\t2\n"), Some(1));
+        assert_eq!(parse_seccomp_filters("Seccomp:\t0\n"), Some(0));
+        assert_eq!(parse_seccomp_filters("Name:\tx\n"), None);
     }
 
     #[test]

@@ -5,14 +5,16 @@
 //!   ─────────────────────                       ───────────────────
 //!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
 //!   write uid_map/gid_map (user namespace)
-//!   [1] send Proceed{hook state} ────────────▶  join/create remaining namespaces,
+//!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces,
 //!                                               mounts, /dev
 //!   [1a] run prestart + createRuntime  ◀──────  [1a] RunHooks (only if there are any)
 //!        hooks, send HooksDone ──────────────▶  run createContainer hooks,
 //!                                               pivot_root, hostname,
 //!                                               sysctl, user, cwd, find executable
 //!   [2] wait for Ready  ◀──────────────────────  [2] send Ready (or Failed{step,error})
-//!   write state.json, pid-file, exit            block on exec.fifo until `start`,
+//!   write state.json, pid-file                  [3] wait for Recorded; end-of-file
+//!   [3] send Recorded, exit ─────────────────▶      (create died) means exit
+//!                                               block on exec.fifo until `start`,
 //!                                               then execve
 //! ```
 //!
@@ -28,8 +30,10 @@ use std::os::fd::{AsRawFd, OwnedFd};
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Msg {
     /// [1] parent → init: everything the parent does to the init from outside is done.
-    /// Carries the state JSON (with the init's host pid) for hooks the init runs.
-    Proceed { hook_state: Option<String> },
+    /// Carries the child's host pid, which its state JSON (for the hooks it runs and the
+    /// seccomp agent) shows; the child builds that JSON itself, so no message carries
+    /// data of the config's size (annotations may be large).
+    Proceed { host_pid: i32 },
     /// [1a] init → parent: mounts are done; run prestart and createRuntime hooks now.
     RunHooks,
     /// [1a] parent → init: those hooks succeeded.
@@ -40,6 +44,8 @@ pub enum Msg {
     Failed { step: String, error: String },
     /// intermediate → parent: pid of the real init when a second fork was needed.
     InitPid(i32),
+    /// [3] parent → init: state.json is written; the container is on its own now.
+    Recorded,
 }
 
 pub struct Channel {
@@ -75,20 +81,47 @@ impl Channel {
         Ok(())
     }
 
-    /// Receive one message; `Ok(None)` means the other side closed (exited).
-    pub fn recv(&self) -> Result<Option<Msg>> {
-        let mut buf = vec![0u8; 64 * 1024];
-        let n = loop {
-            match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+    /// [3] The init's wait for Recorded, after Ready: false when the parent died first
+    /// (end-of-file), and nothing can ever record the container. Under the container's
+    /// seccomp filter by now, so read(2), not recv(2); a profile that denies read gets
+    /// the benefit of the doubt.
+    pub fn wait_recorded(&self) -> bool {
+        let mut buf = [0u8; 256];
+        loop {
+            match nix::unistd::read(&self.fd, &mut buf) {
                 Err(nix::errno::Errno::EINTR) => continue,
-                other => break other.context("receive from init channel")?,
+                Ok(0) => return false,
+                Ok(n) => return serde_json::from_slice(&buf[..n]).ok() == Some(Msg::Recorded),
+                // A parent that died before reading Ready resets the connection.
+                Err(nix::errno::Errno::ECONNRESET | nix::errno::Errno::ENOTCONN) => return false,
+                Err(_) => return true,
             }
-        };
-        if n == 0 {
+        }
+    }
+
+    /// Receive one message, whatever its size; `Ok(None)` means the other side closed
+    /// (exited).
+    pub fn recv(&self) -> Result<Option<Msg>> {
+        // MSG_TRUNC makes a peek report the whole packet's length, so the buffer fits it
+        // (an error message may quote a large config value).
+        let mut probe = [0u8; 1];
+        let len = self.recv_flags(&mut probe, MsgFlags::MSG_PEEK | MsgFlags::MSG_TRUNC)?;
+        if len == 0 {
             return Ok(None);
         }
+        let mut buf = vec![0u8; len];
+        let n = self.recv_flags(&mut buf, MsgFlags::empty())?;
         Ok(Some(
             serde_json::from_slice(&buf[..n]).context("bad message on init channel")?,
         ))
+    }
+
+    fn recv_flags(&self, buf: &mut [u8], flags: MsgFlags) -> Result<usize> {
+        loop {
+            match recv(self.fd.as_raw_fd(), buf, flags) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                other => return other.context("receive from init channel"),
+            }
+        }
     }
 }

@@ -56,9 +56,49 @@ pub fn run(
         Err((step, err)) => {
             let _ = chan.send(&Msg::Failed {
                 step: step.to_string(),
-                error: format!("{err:#}"),
+                error: bounded(format!("{err:#}")),
             });
             std::process::exit(1);
         }
+    }
+}
+
+/// Longest error text sent to the parent. A message must fit the socket's send buffer
+/// (~200 KiB by default), and an error may quote a config value of any size.
+const MAX_ERROR: usize = 16 * 1024;
+
+/// `text`, with its middle elided when it is longer than `MAX_ERROR`: the start names
+/// the key, the end holds the kernel's reason.
+fn bounded(text: String) -> String {
+    if text.len() <= MAX_ERROR {
+        return text;
+    }
+    let mut head = MAX_ERROR / 2;
+    while !text.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = text.len() - MAX_ERROR / 2;
+    while !text.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!(
+        "{} [... {} bytes ...] {}",
+        &text[..head],
+        tail - head,
+        &text[tail..]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_keep_both_ends() {
+        let long = format!("linux.sysctl: k={}: invalid argument", "é".repeat(40_000));
+        let b = bounded(long);
+        assert!(b.len() <= MAX_ERROR + 40, "{}", b.len());
+        assert!(b.starts_with("linux.sysctl: k=") && b.ends_with(": invalid argument"));
+        assert_eq!(bounded("short".into()), "short");
     }
 }

@@ -71,7 +71,13 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
 
     // [1] The parent has written our id maps (and, later, placed us in our cgroup).
     let hook_state = match a.chan.recv().step("wait for parent")? {
-        Some(Msg::Proceed { hook_state }) => hook_state.unwrap_or_default(),
+        Some(Msg::Proceed { host_pid }) => crate::spawn::hooks::state_json(
+            a.id,
+            "creating",
+            host_pid,
+            &plan.bundle,
+            &plan.annotations,
+        ),
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
     };
 
@@ -107,9 +113,14 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
     let exec = finish::finish_process(&plan.process, a.preserve_fds, || {
         install_seccomp(a, &hook_state)
     })?;
-    // [2] Ready: `create` returns now; we block until `start` opens the fifo.
+    // [2] Ready: `create` records the container and returns; we block until `start`
+    // opens the fifo. Without pdeathsig now, a `create` that dies before it recorded us
+    // shows as end-of-file here [3]: nothing could ever start or find us, so we go.
     logging::debug("init: closing the pipe to signal completion");
     a.chan.send(&Msg::Ready).step("ready")?;
+    if !a.chan.wait_recorded() {
+        std::process::exit(1);
+    }
     match wait_for_start(a, &hook_state) {
         Ok(fifo) => Ok((exec, fifo)),
         Err(e) => {
@@ -121,7 +132,7 @@ fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
 }
 
 /// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
-/// the container's state JSON the parent sent with Proceed.
+/// the container's state JSON, with the host pid the parent sent with Proceed.
 fn install_seccomp(a: &InitArgs, state: &str) -> Result<()> {
     match &a.plan.seccomp {
         Some(s) => crate::seccomp::install(s, a.seccomp_agent.take(), state),
@@ -208,12 +219,26 @@ fn write_sysctl(plan: &Plan) -> Result<()> {
     for (key, value) in &plan.sysctl {
         crate::linux::proc_write::write_sysctl(key, value).map_err(|e| {
             anyhow!(
-                "linux.sysctl: {key}={value}: {}",
+                "linux.sysctl: {key}={}: {}",
+                shorten(value),
                 crate::errors::describe_io(&e)
             )
         })?;
     }
     Ok(())
+}
+
+/// A config value as an error quotes it: a long one only by its start and size.
+fn shorten(value: &str) -> String {
+    const MAX: usize = 64;
+    if value.len() <= MAX {
+        return value.to_string();
+    }
+    let mut end = MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &value[..end], value.len())
 }
 
 /// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then

@@ -4,6 +4,7 @@
 
 use super::channel::{Channel, Msg};
 use crate::errors::errno_text;
+use crate::linux::procfs;
 use crate::linux::sys::{self, Forked};
 use crate::logging;
 use anyhow::{anyhow, bail, Result};
@@ -24,6 +25,11 @@ impl Guard {
 
     /// The child made it: it is no longer ours to kill.
     pub fn release(mut self) {
+        self.0 = None;
+    }
+
+    /// The child was reaped already: nothing is left to kill.
+    fn forget(&mut self) {
         self.0 = None;
     }
 }
@@ -91,15 +97,6 @@ pub fn clone_child(
     }
 }
 
-/// How a child that closed its channel ended, for the error message.
-pub fn exit_reason(pid: i32) -> String {
-    match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::Exited(_, c)) => format!("exit status {c}"),
-        Ok(WaitStatus::Signaled(_, s, _)) => format!("killed by {s:?}"),
-        _ => "no exit status yet".to_string(),
-    }
-}
-
 /// [2] Read the child's messages until Ready. `what` names the child in errors.
 /// `on_hooks` runs the parent's share of the create-phase hooks when the init asks [1a].
 /// An init that had to fork once more reports its real pid, which the guard takes over.
@@ -130,7 +127,47 @@ pub fn wait_ready(
                 bail!("{error}")
             }
             Some(other) => bail!("{what}: unexpected message {other:?}"),
-            None => bail!("{what} exited during setup ({})", exit_reason(*pid)),
+            None => bail!("{}", died_during_setup(*pid, guard, what)),
+        }
+    }
+}
+
+/// Why a child closed its channel without Ready or Failed. One that had loaded a seccomp
+/// filter of its own died of it, typically: a filter that denies what the runtime still
+/// does after loading it (write, prctl, openat, execve...) leaves the child unable even
+/// to report, and a denied exit_group ends in SIGSEGV.
+fn died_during_setup(pid: i32, guard: &mut Guard, what: &str) -> String {
+    // Read before reaping: a zombie still shows its filters.
+    let filters = procfs::seccomp_filters(pid);
+    let own = procfs::seccomp_filters(0).unwrap_or(0);
+    let reason = wait_exit(pid);
+    if reason.is_some() {
+        guard.forget();
+    }
+    let reason = reason.unwrap_or_else(|| "no exit status yet".to_string());
+    if filters.is_some_and(|n| n > own) {
+        format!(
+            "linux.seccomp: {what} died right after loading the seccomp filter ({reason}): \
+             the filter denies system calls the runtime needs to finish setting up the \
+             process after loading it (such as write, prctl, openat, execve, exit_group)"
+        )
+    } else {
+        format!("{what} exited during setup ({reason})")
+    }
+}
+
+/// Reap a child that closed its channel, giving it a moment to finish exiting; its exit
+/// status as text, or None when it is still there (or is not our child).
+fn wait_exit(pid: i32) -> Option<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::Exited(_, c)) => return Some(format!("exit status {c}")),
+            Ok(WaitStatus::Signaled(_, s, _)) => return Some(format!("killed by {s:?}")),
+            Ok(WaitStatus::StillAlive) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            _ => return None,
         }
     }
 }

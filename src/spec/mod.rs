@@ -123,6 +123,10 @@ fn check_version(v: &str) -> Result<()> {
 /// `root.path`, made absolute (relative to the bundle) and resolved; it must be a
 /// directory.
 fn rootfs(bundle: &Path, root: &Root) -> Result<PathBuf> {
+    // Joined to the bundle, an empty path would quietly make the bundle the rootfs.
+    if root.path().as_os_str().is_empty() {
+        bail!("root.path: must not be empty");
+    }
     let rootfs = if root.path().is_absolute() {
         root.path().clone()
     } else {
@@ -145,6 +149,12 @@ fn rootfs(bundle: &Path, root: &Root) -> Result<PathBuf> {
 fn uts_names(spec: &Spec, ns: &NamespacePlan) -> Result<(Option<String>, Option<String>)> {
     let hostname = spec.hostname().clone().filter(|h| !h.is_empty());
     let domainname = spec.domainname().clone().filter(|h| !h.is_empty());
+    // The kernel takes a length, not a C string: a NUL would become part of the name.
+    for (key, name) in [("hostname", &hostname), ("domainname", &domainname)] {
+        if name.as_ref().is_some_and(|n| n.contains('\0')) {
+            bail!("{key}: must not contain a NUL byte");
+        }
+    }
     if (hostname.is_some() || domainname.is_some()) && !ns.has(CloneFlags::CLONE_NEWUTS) {
         bail!(
             "hostname: setting the hostname or domainname needs a uts namespace (linux.namespaces)"

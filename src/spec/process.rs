@@ -37,10 +37,11 @@ pub struct Rlimit {
     pub hard: u64,
 }
 
-/// Plan `process`; a config without one runs nothing (`ProcessPlan::default`).
+/// Plan `process`. The runtime spec lets a config leave it out, but `create` has nothing
+/// to run without one (runc refuses it too).
 pub fn process_plan(spec: &Spec, ns: &NamespacePlan) -> Result<ProcessPlan> {
     let Some(p) = spec.process() else {
-        return Ok(ProcessPlan::default());
+        bail!("process: missing in config.json (create needs a process to run)");
     };
     // Checked in this order, so a config with several faults names the same one.
     let args = args(p)?;

@@ -132,3 +132,21 @@ fn config_devices_override_defaults() {
     );
     assert!(plan(Path::new("/tmp"), spec(&s)).is_err());
 }
+
+#[test]
+fn rejects_empty_root_path_nul_names_and_no_process() {
+    let s = base("", "").replace(r#""path":"/""#, r#""path":"""#);
+    let e = plan(Path::new("/tmp"), spec(&s)).unwrap_err().to_string();
+    assert!(e.starts_with("root.path:"), "{e}");
+    for key in ["hostname", "domainname"] {
+        let s = base("", &format!(r#""{key}":"a\u0000b","#));
+        let e = plan(Path::new("/tmp"), spec(&s)).unwrap_err().to_string();
+        assert!(e.starts_with(&format!("{key}:")), "{e}");
+    }
+    let s = base("", "").replace(
+        r#""process":{"args":["sh"],"cwd":"/","user":{"uid":0,"gid":0}},"#,
+        "",
+    );
+    let e = plan(Path::new("/tmp"), spec(&s)).unwrap_err().to_string();
+    assert!(e.starts_with("process: missing"), "{e}");
+}

@@ -2,7 +2,7 @@
 
 use crate::cli::DeleteArgs;
 use crate::container::state::{validate_id, ContainerDir};
-use crate::container::Container;
+use crate::container::{self, Container};
 use anyhow::Result;
 use std::path::Path;
 
@@ -15,8 +15,9 @@ pub fn run(root: &Path, a: &DeleteArgs) -> Result<()> {
     };
     let st = match dir.load() {
         Ok(st) => st,
-        // A create that died half-way leaves a directory without state: just remove it.
-        Err(_) if a.force => return dir.remove(),
+        // A create that died half-way (the lock is ours, so it is not running), or a
+        // state.json that no longer parses: remove what can still be found.
+        Err(_) if a.force => return container::destroy_unrecorded(dir),
         Err(e) => return Err(e),
     };
     Container::from_parts(dir, st).destroy(a.force)

@@ -1,7 +1,7 @@
 //! `berth list`: every container under --root, as a table, JSON or ids.
 
 use crate::cli::ListArgs;
-use crate::container::state::{read_state, status_of};
+use crate::container::state::{read_state, status_of, unreadable, validate_id};
 use anyhow::{bail, Result};
 use std::io::Write;
 use std::path::Path;
@@ -20,11 +20,19 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
             if !dir.is_dir() {
                 continue;
             }
-            // A container still being created (or a stray dir) has no state yet: skip it.
-            if let Ok(Some(st)) = read_state(&dir) {
-                let status = status_of(&dir, &st);
-                rows.push((st, status));
-            }
+            let st = match read_state(&dir) {
+                Ok(Some(st)) => st,
+                // A container still being created (or a stray dir) has no state yet.
+                Ok(None) => continue,
+                // A state.json that no longer parses: the container is still there (and
+                // `delete --force` removes it), so show what is known, as runc does.
+                Err(_) => match e.file_name().to_str() {
+                    Some(id) if validate_id(id).is_ok() => unreadable(&dir, id),
+                    _ => continue,
+                },
+            };
+            let status = status_of(&dir, &st);
+            rows.push((st, status));
         }
     }
     rows.sort_by(|a, b| a.0.created.cmp(&b.0.created));
