@@ -207,7 +207,11 @@ fn exec_into_a_sub_cgroup() {
         );
     }
     let err = exec(&berth, &id, &["--cgroup", "memory:nope", "--", "true"]).fails();
-    assert!(err.single_error_line().contains("does not exist"), "{err}");
+    assert!(
+        err.single_error_line()
+            .contains("nope/cgroup.procs: no such file"),
+        "{err}"
+    );
     assert_eq!(err.code, 255);
     let err = exec(&berth, &id, &["--cgroup", "../x", "--", "true"]).fails();
     assert!(err.single_error_line().contains(".."), "{err}");

@@ -147,3 +147,26 @@ fn unified_resources_need_a_cgroup_v2_host() {
     assert!(out.stderr.contains("invalid configuration"), "{out}");
     assert!(berth.state_entries().is_empty());
 }
+
+/// A failing startContainer hook fails `start` with the hook's own error: the init tells
+/// `start` through exec.fifo, the one channel left once `create` has exited.
+#[test]
+fn start_reports_a_failing_start_container_hook() {
+    let berth = Berth::new("words-starthook");
+    let mut b = Bundle::new("words-starthook");
+    b.args(&["true"]);
+    b.config["hooks"] = json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "echo nope >&2; exit 3"]}]});
+    let id = berth.id("s");
+    berth.create(&b, &id).ok();
+    let out = berth.start(&id).fails();
+    let line = out.single_error_line();
+    assert!(
+        line.contains("hooks.startContainer[0]") && line.contains("error running hook"),
+        "{out}"
+    );
+    assert!(
+        line.contains("exit status 3") && line.contains("nope"),
+        "{out}"
+    );
+    berth.delete_force(&id).ok();
+}

@@ -92,7 +92,11 @@ pub fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<JoinCgroup> {
             Some(s) => {
                 let p = d.path.join(below(s)?);
                 if !p.is_dir() {
-                    bail!("--cgroup {s:?}: {} does not exist", p.display());
+                    // runc's words (it fails writing the pid there), which callers match.
+                    bail!(
+                        "--cgroup {s:?}: adding pid to cgroups: {}/cgroup.procs: no such file or directory",
+                        p.display()
+                    );
                 }
                 p
             }
@@ -212,7 +216,7 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("does not exist"), "{e}");
+        assert!(e.contains("cgroup.procs: no such file"), "{e}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -6,6 +6,7 @@ use super::state::{ContainerDir, State};
 use crate::errors::errno_text;
 use crate::linux::sys;
 use crate::spawn::hooks;
+use crate::spawn::init::FIFO_ERROR;
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -32,10 +33,20 @@ pub fn release(dir: &ContainerDir, st: &State) -> Result<()> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&fifo)
         .with_context(|| format!("open {}", fifo.display()))?;
+    wait_for_exec(&mut f, &pidfd)?;
+    std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+    hooks::run_all_warn("poststart", st.poststart(), &st.hook_state("running"));
+    if let Some(sock) = notify {
+        notify::relay_ready(&sock, st.pid, st.pid_start)?;
+    }
+    Ok(())
+}
+
+/// Phase 1 waits for the init's word (it has run the startContainer hooks); phase 2 for
+/// end-of-file (its execve closed the fifo, or it exited after reporting an error).
+fn wait_for_exec(f: &mut std::fs::File, pidfd: &std::os::fd::OwnedFd) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    // Phase 1 waits for the init's byte (it has run the startContainer hooks);
-    // phase 2 for end-of-file (its execve closed the fifo).
-    let mut got_byte = false;
+    let mut got: Vec<u8> = Vec::new();
     loop {
         let mut fds = [
             nix::poll::PollFd::new(f.as_fd(), nix::poll::PollFlags::POLLIN),
@@ -50,22 +61,19 @@ pub fn release(dir: &ContainerDir, st: &State) -> Result<()> {
             Ok(_) => {}
         }
         let init_exited = fds[1].revents().is_some_and(|r| !r.is_empty());
-        let mut b = [0u8; 1];
-        match f.read(&mut b) {
-            Ok(1) => got_byte = true,
-            Ok(_) if got_byte => break,
-            Ok(_) => {}
+        let mut buf = [0u8; 4096];
+        match f.read(&mut buf) {
+            Ok(0) if !got.is_empty() => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(e) => return Err(e).context("read exec.fifo"),
         }
-        if init_exited && !got_byte {
+        if init_exited && got.is_empty() {
             bail!("cannot start a container whose init has exited");
         }
     }
-    std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
-    hooks::run_all_warn("poststart", st.poststart(), &st.hook_state("running"));
-    if let Some(sock) = notify {
-        notify::relay_ready(&sock, st.pid, st.pid_start)?;
+    match got.split_first() {
+        Some((&FIFO_ERROR, msg)) => bail!("{}", String::from_utf8_lossy(msg).trim()),
+        _ => Ok(()),
     }
-    Ok(())
 }

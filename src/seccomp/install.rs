@@ -16,19 +16,19 @@ pub fn connect_agent(plan: Option<&SeccompPlan>) -> Result<Option<OwnedFd>> {
     let Some(l) = plan.and_then(|p| p.listener.as_ref()) else {
         return Ok(None);
     };
-    let what = || format!("linux.seccomp.listenerPath: {}", l.path.display());
+    // "failed to connect with seccomp agent" is runc's phrase, which callers match.
+    let what = || {
+        format!(
+            "linux.seccomp.listenerPath: {}: failed to connect with seccomp agent",
+            l.path.display()
+        )
+    };
     let md = std::fs::metadata(&l.path).map_err(|e| anyhow!("{}: {}", what(), describe_io(&e)))?;
     if !md.file_type().is_socket() {
         bail!("{}: not a socket", what());
     }
-    let s = UnixStream::connect(&l.path).map_err(|e| {
-        // runc's words, which its tests and callers look for.
-        anyhow!(
-            "{}: failed to connect with seccomp agent: {}",
-            what(),
-            describe_io(&e)
-        )
-    })?;
+    let s = UnixStream::connect(&l.path)
+        .map_err(|e| anyhow!("{}: connect: {}", what(), describe_io(&e)))?;
     Ok(Some(s.into()))
 }
 

@@ -23,6 +23,13 @@ use std::os::fd::{AsFd, OwnedFd};
 /// The fifo in the state directory that `start` opens to release the init.
 pub const FIFO_NAME: &str = "exec.fifo";
 
+/// What the init writes to exec.fifo once `start` opened it: `0` before it execs, or
+/// `E` and its error (a failed startContainer hook, say) before it exits. The parent that
+/// `create` was is gone by then, and a terminal's output may never be read: the fifo is
+/// the one way left to tell `start` why.
+pub const FIFO_GO: u8 = b'0';
+pub const FIFO_ERROR: u8 = b'E';
+
 pub struct InitArgs<'a> {
     pub plan: &'a Plan,
     pub id: &'a str,
@@ -255,7 +262,14 @@ fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
     let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
     let state = crate::spawn::hooks::with_status(hook_state, "created");
-    crate::spawn::hooks::run_all("startContainer", hooks, &state)?;
-    nix::unistd::write(&fd, b"0").map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
+    if let Err(e) = crate::spawn::hooks::run_all("startContainer", hooks, &state) {
+        // `start` reads this and fails with it; one write up to PIPE_BUF is atomic.
+        let mut msg = format!("{}{e:#}", FIFO_ERROR as char).into_bytes();
+        msg.truncate(4000);
+        let _ = nix::unistd::write(&fd, &msg);
+        return Err(e);
+    }
+    nix::unistd::write(&fd, &[FIFO_GO])
+        .map_err(|e| anyhow!("exec.fifo: write: {}", errno_text(e)))?;
     Ok(fd)
 }
