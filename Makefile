@@ -26,7 +26,7 @@ ROOTFS := $(CURDIR)/bundles/rootfs
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
                 uidmap bats time file podman conmon containerd docker.io \
-                gawk gcc debootstrap
+                gawk gcc debootstrap python3-venv
 
 # The conformance suites' source archives (see NOTES.md there).
 CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance

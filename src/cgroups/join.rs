@@ -68,7 +68,7 @@ pub fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<JoinCgroup> {
             bail!("--cgroup {c}:...: cgroup v2 has no per-controller paths; give a plain path");
         }
         if !all.contains(&c.as_str()) {
-            bail!("--cgroup: the container has no cgroup for controller {c:?}");
+            bail!("--cgroup: unknown controller {c:?} (the container has no cgroup for it)");
         }
     }
     let mut join = JoinCgroup {
