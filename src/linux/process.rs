@@ -108,13 +108,13 @@ pub fn find_executable(name: &str, env: &[String]) -> Result<PathBuf> {
 }
 
 /// Everything execve needs, built before the fifo wait so `start` has nothing to do.
-pub struct ExecArgs {
+pub struct Execve {
     path: CString,
     args: Vec<CString>,
     env: Vec<CString>,
 }
 
-pub fn exec_args(path: &Path, args: &[String], env: &[String]) -> Result<ExecArgs> {
+pub fn exec_args(path: &Path, args: &[String], env: &[String]) -> Result<Execve> {
     use std::os::unix::ffi::OsStrExt;
     let c = |s: &[u8]| {
         CString::new(s).map_err(|_| {
@@ -124,7 +124,7 @@ pub fn exec_args(path: &Path, args: &[String], env: &[String]) -> Result<ExecArg
             )
         })
     };
-    Ok(ExecArgs {
+    Ok(Execve {
         path: c(path.as_os_str().as_bytes())?,
         args: args
             .iter()
@@ -135,7 +135,7 @@ pub fn exec_args(path: &Path, args: &[String], env: &[String]) -> Result<ExecArg
 }
 
 /// execve; returns only on failure.
-pub fn exec(a: &ExecArgs) -> anyhow::Error {
+pub fn exec(a: &Execve) -> anyhow::Error {
     match nix::unistd::execve(&a.path, &a.args, &a.env) {
         Err(e) => anyhow!("exec {:?}: {}", a.path, errno_text(e)),
         Ok(never) => match never {},

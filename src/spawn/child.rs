@@ -2,7 +2,7 @@
 //! recipe, report a failed step to the parent, and execve what the recipe returns.
 
 use super::channel::{Channel, Msg};
-use crate::linux::process::{self, ExecArgs};
+use crate::linux::process::{self, Execve};
 use std::io::Write;
 
 /// A failure, with the name of the step it happened in (what the parent reports).
@@ -34,7 +34,7 @@ pub enum ExecFailure {
 pub fn run(
     chan: &Channel,
     on_exec_failure: ExecFailure,
-    setup: impl FnOnce() -> StepResult<ExecArgs>,
+    setup: impl FnOnce() -> StepResult<Execve>,
 ) -> ! {
     // std::process::exit runs no destructors: whatever the parent's frames own (a
     // cgroups::place::Birth, locks) stays untouched in the child.

@@ -6,7 +6,7 @@ use super::channel::{Channel, Msg};
 use super::child::{self, ExecFailure, Step, StepResult};
 use super::finish;
 use crate::errors::errno_text;
-use crate::linux::process::ExecArgs;
+use crate::linux::process::Execve;
 use crate::linux::{console, process_attrs, sys};
 use crate::spec::seccomp::SeccompPlan;
 use crate::spec::ProcessPlan;
@@ -56,7 +56,7 @@ pub fn main(c: ExecChild) -> ! {
     })
 }
 
-fn setup(c: &ExecChild) -> StepResult<ExecArgs> {
+fn setup(c: &ExecChild) -> StepResult<Execve> {
     let p = &c.plan.process;
     // From here to execve the container's processes can see us, and once the
     // capabilities are dropped they would match ours: /proc/PID/exe (our binary) and

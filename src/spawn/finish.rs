@@ -18,7 +18,7 @@ pub fn finish_process(
     p: &ProcessPlan,
     preserve_fds: u32,
     mut seccomp: impl FnMut() -> Result<()>,
-) -> StepResult<process::ExecArgs> {
+) -> StepResult<process::Execve> {
     // Before any filter: a profile need not allow close_range (many do not, and the
     // OCI validation suite's default denies it), and nothing opened after this is
     // inheritable anyway (every fd berth opens is close-on-exec).

@@ -62,7 +62,7 @@ pub fn main(args: InitArgs) -> ! {
 }
 
 /// Returns what to exec, and the fifo's write end, which must stay open until execve.
-fn run(a: &InitArgs) -> StepResult<(process::ExecArgs, OwnedFd)> {
+fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     let plan = a.plan;
     // Until execve, nothing with our uid and capabilities may open /proc/PID/exe (our
     // binary) or our fds: without a PID namespace, other containers can see us.
