@@ -248,8 +248,9 @@ run_bats() {
         name=$(basename "$f")
         selected "$name" || continue
         out=$LOGS/bats/${name%.bats}.tap
-        tmp=$LOGS/bats/tmp-${name%.bats}
-        mkdir -p "$tmp"
+        # A short path: the tests bind unix sockets below it (108 bytes at most), and a
+        # checkout may live deep down (CI's clone does).
+        tmp=$(mktemp -d /tmp/bc-XXXXXX)
         start=$SECONDS
         rc=0
         (cd "$INTEG" && TMPDIR=$tmp RUNC=$RUNTIME timeout -k 10 "$BATS_TIMEOUT" \

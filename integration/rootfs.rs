@@ -549,3 +549,22 @@ fn read_only_dev_is_filled_first() {
     assert!(expect_mount(&mounts, "/dev").has_option("ro"));
     assert!(!expect_mount(&mounts, "/dev/pts").has_option("ro"));
 }
+
+/// runc's mask.bats: an image whose /proc or /sys is a symlink is refused, or procfs
+/// would land where the symlink points and the masks meant for it would miss it.
+#[test]
+fn proc_and_sys_only_on_ordinary_directories() {
+    let berth = Berth::new("rootfs-procsym");
+    for dir in ["proc", "sys"] {
+        let mut b = Bundle::new("rootfs-procsym");
+        let p = b.rootfs().join(dir);
+        fs::remove_dir_all(&p).unwrap();
+        std::os::unix::fs::symlink("tmp", &p).unwrap();
+        b.args(&["true"]);
+        let id = berth.id("ps");
+        let out = berth.create(&b, &id).fails();
+        let line = out.single_error_line();
+        assert!(line.contains("must be mounted on ordinary directory"), "{dir}: {out}");
+        assert!(berth.state_entries().is_empty(), "{dir}");
+    }
+}

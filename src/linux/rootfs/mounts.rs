@@ -12,6 +12,27 @@ use nix::mount::MsFlags;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+/// proc and sysfs only go onto a real directory of the image, as runc insists: an image
+/// whose /proc is a symlink would otherwise have procfs land wherever it points (and a
+/// mask meant for /proc/kcore miss it).
+fn ordinary_directory(root: BorrowedFd, m: &MountPlan) -> Result<()> {
+    let fd = match super::paths::open_in_root_nofollow(root, &m.destination) {
+        Ok(fd) => fd,
+        // Missing: it is made as a directory.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let st = nix::sys::stat::fstat(fd.as_fd()).map_err(|e| anyhow!("stat: {}", errno_text(e)))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        anyhow::bail!(
+            "{}: filesystem {:?} must be mounted on ordinary directory",
+            m.key(),
+            m.fstype
+        );
+    }
+    Ok(())
+}
+
 /// Mount one `mounts[]` entry below `root`.
 pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()> {
     let what = || {
@@ -93,6 +114,9 @@ fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
 }
 
 fn filesystem(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
+    if m.fstype == "proc" || m.fstype == "sysfs" {
+        ordinary_directory(root, m)?;
+    }
     let target = open_target(root, m, true)?;
     let data = m.opts.data_string();
     let src: PathBuf = m.source.clone().unwrap_or_else(|| PathBuf::from(&m.fstype));
