@@ -564,7 +564,10 @@ fn proc_and_sys_only_on_ordinary_directories() {
         let id = berth.id("ps");
         let out = berth.create(&b, &id).fails();
         let line = out.single_error_line();
-        assert!(line.contains("must be mounted on ordinary directory"), "{dir}: {out}");
+        assert!(
+            line.contains("must be mounted on ordinary directory"),
+            "{dir}: {out}"
+        );
         assert!(berth.state_entries().is_empty(), "{dir}");
     }
 }

@@ -16,28 +16,6 @@ const HOOKS: [&str; 6] = [
     "poststop",
 ];
 
-const SECCOMP_ACTIONS: [&str; 9] = [
-    "SCMP_ACT_ALLOW",
-    "SCMP_ACT_ERRNO",
-    "SCMP_ACT_KILL",
-    "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY",
-    "SCMP_ACT_TRACE",
-    "SCMP_ACT_TRAP",
-];
-
-const SECCOMP_OPERATORS: [&str; 7] = [
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_MASKED_EQ",
-    "SCMP_CMP_NE",
-];
-
 /// The architectures a filter may list (libseccomp knows them all, whatever the host).
 const SECCOMP_ARCHES: [&str; 16] = [
     "SCMP_ARCH_AARCH64",
@@ -88,8 +66,8 @@ pub fn features_json() -> serde_json::Value {
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
             "seccomp": {
                 "enabled": true,
-                "actions": SECCOMP_ACTIONS,
-                "operators": SECCOMP_OPERATORS,
+                "actions": crate::spec::seccomp::ACTIONS,
+                "operators": crate::spec::seccomp::OPERATORS,
                 "archs": SECCOMP_ARCHES,
             },
             "apparmor": {"enabled": std::path::Path::new("/sys/kernel/security/apparmor").exists()},

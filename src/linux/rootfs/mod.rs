@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
 use nix::sched::CloneFlags;
 use remount::MountEnv;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 /// Everything up to and including pivot_root (or chroot with `no_pivot`).
@@ -62,14 +62,7 @@ pub fn prepare(
         let _t = logging::step("rootfs: mounts");
         mount_all(root.as_fd(), plan, env)?;
     }
-    // runc creates a missing cwd, as root, before the user switch.
-    paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
-        anyhow!(
-            "process.cwd: {}: {}",
-            plan.process.cwd.display(),
-            crate::errors::describe_io(&e)
-        )
-    })?;
+    make_cwd(root.as_fd(), plan)?;
 
     let dev_from_host = plan
         .mounts
@@ -120,13 +113,7 @@ fn chroot_in_host_namespace(
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("root.path: open {}", plan.rootfs.display()))?;
-    paths::mkdir_all(root.as_fd(), &plan.process.cwd, 0o755).map_err(|e| {
-        anyhow!(
-            "process.cwd: {}: {}",
-            plan.process.cwd.display(),
-            crate::errors::describe_io(&e)
-        )
-    })?;
+    make_cwd(root.as_fd(), plan)?;
     before_pivot()?;
     nix::unistd::fchdir(root.as_fd()).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
     nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
@@ -338,4 +325,17 @@ fn open_dev_null() -> Result<std::os::fd::OwnedFd> {
         bail!("/dev/null is not the null device (character device 1:3); refusing to mask with it");
     }
     Ok(fd)
+}
+
+/// runc creates a missing cwd, as root, before the user switch.
+fn make_cwd(root: BorrowedFd, plan: &Plan) -> Result<()> {
+    let cwd = &plan.process.cwd;
+    paths::mkdir_all(root, cwd, 0o755).map_err(|e| {
+        anyhow!(
+            "process.cwd: {}: {}",
+            cwd.display(),
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    Ok(())
 }

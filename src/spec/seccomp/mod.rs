@@ -33,6 +33,30 @@
 //! of them matches) instead of one rule needing all of them; a syscall name libseccomp does
 //! not know is skipped with a debug log (a profile lists syscalls of newer kernels).
 
+/// Every seccomp action berth takes, as the OCI spells them (`features` lists them too).
+pub const ACTIONS: &[&str] = &[
+    "SCMP_ACT_ALLOW",
+    "SCMP_ACT_ERRNO",
+    "SCMP_ACT_KILL",
+    "SCMP_ACT_KILL_PROCESS",
+    "SCMP_ACT_KILL_THREAD",
+    "SCMP_ACT_LOG",
+    "SCMP_ACT_NOTIFY",
+    "SCMP_ACT_TRACE",
+    "SCMP_ACT_TRAP",
+];
+
+/// Every argument operator berth takes, as the OCI spells them.
+pub const OPERATORS: &[&str] = &[
+    "SCMP_CMP_EQ",
+    "SCMP_CMP_GE",
+    "SCMP_CMP_GT",
+    "SCMP_CMP_LE",
+    "SCMP_CMP_LT",
+    "SCMP_CMP_MASKED_EQ",
+    "SCMP_CMP_NE",
+];
+
 mod cache;
 mod compile;
 mod profile;

@@ -9,17 +9,7 @@ use oci_spec::runtime::LinuxSeccomp;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-const ACTIONS: &[&str] = &[
-    "SCMP_ACT_ALLOW",
-    "SCMP_ACT_ERRNO",
-    "SCMP_ACT_KILL",
-    "SCMP_ACT_KILL_PROCESS",
-    "SCMP_ACT_KILL_THREAD",
-    "SCMP_ACT_LOG",
-    "SCMP_ACT_NOTIFY",
-    "SCMP_ACT_TRACE",
-    "SCMP_ACT_TRAP",
-];
+use super::ACTIONS;
 const ARCHES: &[&str] = &[
     "SCMP_ARCH_X86_64",
     "SCMP_ARCH_X86",
@@ -41,15 +31,7 @@ const FLAGS: &[&str] = &[
     "SECCOMP_FILTER_FLAG_TSYNC",
     "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
 ];
-const OPS: &[&str] = &[
-    "SCMP_CMP_EQ",
-    "SCMP_CMP_GE",
-    "SCMP_CMP_GT",
-    "SCMP_CMP_LE",
-    "SCMP_CMP_LT",
-    "SCMP_CMP_MASKED_EQ",
-    "SCMP_CMP_NE",
-];
+use super::OPERATORS as OPS;
 const SYSCALLS: &[&str] = &[
     "read",
     "write",
