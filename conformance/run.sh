@@ -251,6 +251,8 @@ run_bats() {
         # A short path: the tests bind unix sockets below it (108 bytes at most), and a
         # checkout may live deep down (CI's clone does).
         tmp=$(mktemp -d /tmp/bc-XXXXXX)
+        # mktemp's 0700 would keep a user-namespaced container root out of its bundle.
+        chmod 755 "$tmp"
         start=$SECONDS
         rc=0
         (cd "$INTEG" && TMPDIR=$tmp RUNC=$RUNTIME timeout -k 10 "$BATS_TIMEOUT" \
