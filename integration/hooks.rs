@@ -120,28 +120,20 @@ fn hooks_inherit_no_fd_of_the_caller() {
     b.write_config();
     let id = berth.id("f");
     // fd 7 stays open in the shell that runs each berth command, without close-on-exec.
-    for cmd in [
-        format!("create --bundle {} {id}", b.path_str()),
-        format!("start {id}"),
-    ] {
-        let mut c = std::process::Command::new("bash");
+    let with_fd_7 = |cmd: String| {
         let berth_cmd = format!(
             "{} --root {} {cmd}",
             berth_bin().display(),
             berth.root().display()
         );
+        let mut c = std::process::Command::new("bash");
         c.args(["-c", &format!("exec 7</etc/hostname; {berth_cmd}")]);
         run_command(c, Duration::from_secs(20)).ok();
-    }
+    };
+    with_fd_7(format!("create --bundle {} {id}", b.path_str()));
+    with_fd_7(format!("start {id}"));
     berth.wait_status(&id, "stopped");
-    let mut c = std::process::Command::new("bash");
-    let berth_cmd = format!(
-        "{} --root {} delete {id}",
-        berth_bin().display(),
-        berth.root().display()
-    );
-    c.args(["-c", &format!("exec 7</etc/hostname; {berth_cmd}")]);
-    run_command(c, Duration::from_secs(20)).ok();
+    with_fd_7(format!("delete {id}"));
     let text = fs::read_to_string(&log).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
     for line in text.lines() {

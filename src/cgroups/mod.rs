@@ -249,22 +249,21 @@ pub fn prepare(
     }))
 }
 
+/// The hierarchies the container gets a directory in: the v1 ones, then the v2 one.
+fn hierarchies(p: &Prepared) -> Vec<&mode::Hierarchy> {
+    p.host.v1.iter().chain(p.host.v2.iter()).collect()
+}
+
 /// The directories `create` makes, each with the topmost one it will have to make:
 /// recorded before anything is made, so that a `create` killed half-way leaves nothing
 /// that cannot be found. A directory already there stays someone else's (`made: None`).
 pub fn planned(p: &Prepared) -> Cgroup {
     let proc_cgroup = procfs::own_cgroup_lines();
-    let mut hierarchies: Vec<&mode::Hierarchy> = p.host.v1.iter().collect();
-    hierarchies.extend(p.host.v2.iter());
-    let dirs = hierarchies
+    let dirs = hierarchies(p)
         .into_iter()
         .map(|h| {
             let dir = path::dir_in(h, &proc_cgroup, &p.place);
-            let made = dir
-                .ancestors()
-                .take_while(|a| *a != h.mount_point && !a.exists())
-                .last()
-                .map(Path::to_path_buf);
+            let made = missing(h, &dir).last().map(|d| d.to_path_buf());
             Dir {
                 controllers: h.controllers.clone(),
                 path: dir,
@@ -278,21 +277,18 @@ pub fn planned(p: &Prepared) -> Cgroup {
     }
 }
 
-/// Make the container's directories. On failure, what was made is removed again.
-pub fn create(p: &Prepared) -> Result<Cgroup> {
-    let proc_cgroup = procfs::own_cgroup_lines();
+/// Make the `planned` directories. What really gets made may differ from the plan (a
+/// concurrent create made a shared parent first). On failure, what was made is removed.
+pub fn create(p: &Prepared, planned: &Cgroup) -> Result<Cgroup> {
     let mut cg = Cgroup {
         mode: p.host.mode,
         dirs: Vec::new(),
     };
-    let mut hierarchies: Vec<&mode::Hierarchy> = p.host.v1.iter().collect();
-    hierarchies.extend(p.host.v2.iter());
-    for h in hierarchies {
-        let dir = path::dir_in(h, &proc_cgroup, &p.place);
-        match make_dir(h, &dir) {
+    for (h, d) in hierarchies(p).into_iter().zip(&planned.dirs) {
+        match make_dir(h, &d.path) {
             Ok(made) => cg.dirs.push(Dir {
                 controllers: h.controllers.clone(),
-                path: dir,
+                path: d.path.clone(),
                 made,
             }),
             Err(e) => {
@@ -306,16 +302,21 @@ pub fn create(p: &Prepared) -> Result<Cgroup> {
     Ok(cg)
 }
 
+/// `dir` and its ancestors below the hierarchy's root that do not exist yet, deepest
+/// first.
+fn missing<'a>(h: &mode::Hierarchy, dir: &'a Path) -> Vec<&'a Path> {
+    dir.ancestors()
+        .take_while(|a| *a != h.mount_point && !a.exists())
+        .collect()
+}
+
 /// mkdir -p, remembering the topmost directory made; v1 cpuset directories get their
 /// parent's CPUs and memory nodes (they start empty, and nothing can join them then),
 /// v2 parents get the controllers enabled for their children.
 fn make_dir(h: &mode::Hierarchy, dir: &Path) -> Result<Option<PathBuf>> {
     let is_v2 = h.controllers.is_empty();
     let cpuset = h.controllers.iter().any(|c| c == "cpuset");
-    let missing: Vec<&Path> = dir
-        .ancestors()
-        .take_while(|a| *a != h.mount_point && !a.exists())
-        .collect();
+    let missing = missing(h, dir);
     if is_v2 {
         // Top down: a parent must delegate a controller before its child can.
         let parent = missing.last().copied().unwrap_or(dir).parent();

@@ -74,7 +74,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             let _t = logging::step("create: cgroup");
             let planned = cgroups::planned(cp);
             dir.save_cgroup(&planned)?;
-            let cg = cgroups::create(cp)?;
+            let cg = cgroups::create(cp, &planned)?;
             if cg != planned {
                 // Another create made a shared parent at the same moment.
                 dir.save_cgroup(&cg)?;

@@ -8,9 +8,9 @@ use super::finish;
 use crate::errors::errno_text;
 use crate::linux::process::Execve;
 use crate::linux::{console, process_attrs, sys};
+use crate::logging;
 use crate::spec::seccomp::SeccompPlan;
 use crate::spec::ProcessPlan;
-use crate::{logging, seccomp};
 use anyhow::anyhow;
 use nix::sched::{setns, CloneFlags};
 use nix::sys::signal::{SigSet, SigmaskHow};
@@ -102,12 +102,7 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
-    finish::finish_process(p, c.plan.preserve_fds, || install_seccomp(c))
-}
-
-fn install_seccomp(c: &ExecChild) -> anyhow::Result<()> {
-    match &c.plan.seccomp {
-        Some(s) => seccomp::install(s, c.seccomp_agent.take(), &c.state),
-        None => Ok(()),
-    }
+    finish::finish_process(p, c.plan.preserve_fds, || {
+        finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
+    })
 }

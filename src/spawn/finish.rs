@@ -4,9 +4,12 @@
 use super::child::{Step, StepResult};
 use crate::errors::errno_text;
 use crate::linux::{capabilities, process, process_attrs, sys};
+use crate::spec::seccomp::SeccompPlan;
 use crate::spec::ProcessPlan;
 use anyhow::{anyhow, Result};
 use nix::errno::Errno;
+use std::cell::Cell;
+use std::os::fd::OwnedFd;
 
 /// The end of the recipe, which `exec` runs too: everything that makes this process the
 /// one `process` describes, from rlimits to seccomp (`seccomp` loads the container's
@@ -64,6 +67,20 @@ pub fn finish_process(
         seccomp().step("seccomp")?;
     }
     Ok(exec)
+}
+
+/// Load the container's filter (`linux.seccomp`), if it has one, and hand its listener
+/// to the seccomp agent on `agent` (taken once used). `state` is the state JSON the agent
+/// gets with it.
+pub fn load_seccomp(
+    plan: Option<&SeccompPlan>,
+    agent: &Cell<Option<OwnedFd>>,
+    state: &str,
+) -> Result<()> {
+    match plan {
+        Some(s) => crate::seccomp::install(s, agent.take(), state),
+        None => Ok(()),
+    }
 }
 
 fn cwd_error(p: &ProcessPlan, e: Errno) -> anyhow::Error {

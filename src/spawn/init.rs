@@ -118,7 +118,7 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
     let exec = finish::finish_process(&plan.process, a.preserve_fds, || {
-        install_seccomp(a, &hook_state)
+        finish::load_seccomp(plan.seccomp.as_ref(), &a.seccomp_agent, &hook_state)
     })?;
     // [2] Ready: `create` records the container and returns; we block until `start`
     // opens the fifo. Without pdeathsig now, a `create` that dies before it recorded us
@@ -135,15 +135,6 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
             let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
             std::process::exit(1);
         }
-    }
-}
-
-/// Load `linux.seccomp`, and hand its listener to the agent when it has one. `state` is
-/// the container's state JSON, with the host pid the parent sent with Proceed.
-fn install_seccomp(a: &InitArgs, state: &str) -> Result<()> {
-    match &a.plan.seccomp {
-        Some(s) => crate::seccomp::install(s, a.seccomp_agent.take(), state),
-        None => Ok(()),
     }
 }
 
