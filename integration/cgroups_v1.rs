@@ -373,6 +373,33 @@ fn hugetlb_goes_to_the_v2_hierarchy_on_this_host() {
 }
 
 #[test]
+fn limits_for_a_controller_this_host_lacks_are_refused() {
+    // net_cls is mounted nowhere on this host (hugetlb, the other v1 controller it
+    // lacks, is in its v2 hierarchy, above). As runc: refused at create, whatever the
+    // kind of cgroupsPath; a controller asked nothing of is not needed.
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains("net_cls"), "net_cls is mounted: {mounts}");
+    let berth = Berth::new("cg-lack");
+    let top = unique("berth-it-cglack");
+    for path in [format!("/{top}/abs"), format!("{top}/rel")] {
+        let mut b = Bundle::new("cg-lack");
+        b.config["linux"]["cgroupsPath"] = json!(path);
+        b.config["linux"]["resources"]["network"] = json!({"classID": 0x100001});
+        let id = unique("lack");
+        let out = berth.create(&b, &id).fails();
+        assert_clean_failure(&berth, &out, &id, "linux.resources.network.classID");
+        assert!(out.stderr.contains("net_cls"), "{path}: {out}");
+        assert_eq!(find_cgroups(&top), Vec::<PathBuf>::new(), "{path}");
+
+        b.config["linux"]["resources"]["network"] = json!({});
+        b.args(&["true"]);
+        let id = berth.id("lack");
+        berth.run_bundle(&b, &id, &[]).ok();
+        assert_eq!(find_cgroups(&top), Vec::<PathBuf>::new(), "{path}");
+    }
+}
+
+#[test]
 fn devices_v1_deny_a_disk_and_allow_null() {
     let berth = Berth::new("cg-dev1");
     let mut b = Bundle::new("cg-dev1");

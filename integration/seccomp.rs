@@ -1,7 +1,8 @@
 //! `linux.seccomp`, seen from inside the container: allow-lists with ERRNO defaults, every
 //! action, argument rules, architectures, the LOG flag, a Docker-like default profile under
-//! which busybox and a threaded program work, SCMP_ACT_NOTIFY with a seccomp agent written
-//! here, and the bad profiles that must fail create cleanly.
+//! which busybox and a threaded program work, ENOSYS for syscalls newer than the profile,
+//! SCMP_ACT_NOTIFY with a seccomp agent written here, and the bad profiles that must fail
+//! create cleanly.
 //!
 //! Syscall experiments that busybox cannot make (threads, i386 and x32 calls, raw clone
 //! flags) come from `probe`, a small static C program built once per test run with
@@ -103,6 +104,10 @@ int main(int argc, char **argv) {
         report("clone3", syscall(SYS_clone3, NULL, 0));
     } else if (!strcmp(mode, "mkdir")) {
         report("mkdir", syscall(SYS_mkdir, arg, 0755));
+    } else if (!strcmp(mode, "nr")) {
+        /* Raw syscall numbers (x32 ones with bit 30), as given. */
+        for (int i = 2; i < argc; i++)
+            report(argv[i], syscall(strtol(argv[i], NULL, 0), 0, 0, 0));
     } else {
         return 2;
     }
@@ -571,6 +576,68 @@ fn notify_hands_the_listener_to_an_agent_that_answers() {
         report.answered,
         [libc::SYS_mkdir as i32],
         "answered syscalls"
+    );
+}
+
+#[test]
+fn syscalls_newer_than_the_profile_get_enosys() {
+    // The Docker-like profile names x86_64 and x32 syscalls up to the 4xx range (no
+    // mkdir here): 1000 is past any, so libc would fall back on ENOSYS, as under runc.
+    let berth = Berth::new("sc-enosys");
+    let mut b = bundle("sc-enosys", docker_profile_without(&["mkdir", "mkdirat"]));
+    let mkdir = libc::SYS_mkdir.to_string();
+    let x32_1000 = (0x4000_0000 | 1000).to_string();
+    b.args(&["probe", "nr", "1000", &x32_1000, &mkdir]);
+    let out = run(&berth, &b).ok();
+    let (enosys, eperm) = (libc::ENOSYS, libc::EPERM);
+    assert_eq!(
+        out.stdout,
+        format!("1000 -1 {enosys}\n{x32_1000} -1 {enosys}\n{mkdir} -1 {eperm}\n"),
+        "{out}"
+    );
+    // A permissive default gets no such answer: getpid (39) is past open (2), the only
+    // name here, and runs.
+    b.config["linux"]["seccomp"] = json!({"defaultAction": "SCMP_ACT_LOG",
+        "architectures": ["SCMP_ARCH_X86_64"],
+        "syscalls": [{"names": ["open"], "action": "SCMP_ACT_ERRNO"}]});
+    b.args(&["probe", "nr", &libc::SYS_getpid.to_string()]);
+    let out = run(&berth, &b).ok();
+    assert!(!out.stdout.contains(" -1 "), "{out}");
+}
+
+#[test]
+fn notify_on_write_is_refused_before_the_agent_is_reached() {
+    // runc's rule and words: the runtime's own writes after the filter (Ready,
+    // exec.fifo) would go to the agent.
+    let berth = Berth::new("sc-nowrite");
+    let dir = TempDir::new("sc-nowrite");
+    let sock = dir.path().join("agent.sock");
+    let listener = UnixListener::bind(&sock).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let mut b = bundle("sc-nowrite", json!(null));
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": sock,
+        "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"},
+                     {"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]
+    });
+    b.sh("echo never");
+    let id = berth.id("nw");
+    let before = host_mounts();
+    let out = berth.create(&b, &id);
+    let line = assert_clean_failure(&berth, Some(&b), &id, &before, &out);
+    assert!(
+        line.contains(
+            "linux.seccomp.syscalls[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall"
+        ),
+        "{line}"
+    );
+    let accepted = listener.accept();
+    assert!(
+        accepted
+            .as_ref()
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::WouldBlock),
+        "the agent was connected to: {accepted:?}"
     );
 }
 

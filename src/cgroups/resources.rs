@@ -425,6 +425,28 @@ mod tests {
     }
 
     #[test]
+    fn hugetlb_limits_need_the_controller_somewhere() {
+        let huge = r#"{"hugepageLimits":[{"pageSize":"2MB","limit":4194304}]}"#;
+        for mode in [Mode::Legacy, Mode::Hybrid, Mode::Unified] {
+            let mut l = layout(mode);
+            l.v1.retain(|c| c != "hugetlb");
+            l.v2.retain(|c| c != "hugetlb");
+            let e = plan(&res(huge), &l, &Current::default()).unwrap_err();
+            let e = e.to_string();
+            assert!(
+                e.starts_with("linux.resources.hugepageLimits: the hugetlb ") && !e.contains('\n'),
+                "{mode:?}: {e}"
+            );
+            // No limits, no controller needed.
+            for none in [r#"{"hugepageLimits":[]}"#, "{}"] {
+                assert!(plan(&res(none), &l, &Current::default())
+                    .unwrap()
+                    .is_empty());
+            }
+        }
+    }
+
+    #[test]
     fn hybrid_puts_what_v1_lacks_in_v2() {
         let mut l = layout(Mode::Hybrid);
         l.v1.retain(|c| c != "hugetlb");

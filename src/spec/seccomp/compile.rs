@@ -1,5 +1,5 @@
-//! Compile a translated profile with libseccomp (binary-tree dispatch) and export the
-//! BPF program the init will load.
+//! Compile a translated profile with libseccomp (binary-tree dispatch), export the BPF
+//! program and put the -ENOSYS prefix (`enosys.rs`) before it: what the init will load.
 
 use super::profile::Profile;
 use anyhow::{anyhow, bail, Context, Result};
@@ -41,7 +41,16 @@ pub(super) fn build(p: &Profile) -> Result<Vec<u64>> {
         ctx.set_ctl_optimize(2)
             .map_err(|e| err("binary tree optimisation", e))?;
     }
-    export(&ctx)
+    let mut program = super::enosys::prefix(&p.enosys);
+    program.extend(export(&ctx)?);
+    // BPF_MAXINSNS: the kernel refuses longer programs.
+    if program.len() > 4096 {
+        bail!(
+            "linux.seccomp: the profile compiles to {} BPF instructions (the kernel takes at most 4096)",
+            program.len()
+        );
+    }
+    Ok(program)
 }
 
 /// The program libseccomp generated, read back through a memfd (libseccomp 2.5 exports
@@ -61,12 +70,8 @@ fn export(ctx: &ScmpFilterContext) -> Result<Vec<u64>> {
         .chunks_exact(8)
         .map(|c| u64::from_ne_bytes(c.try_into().expect("chunks of 8")))
         .collect();
-    // BPF_MAXINSNS: the kernel refuses longer programs.
-    if insns.is_empty() || insns.len() > 4096 {
-        bail!(
-            "linux.seccomp: the profile compiles to {} BPF instructions (the kernel takes 1 to 4096)",
-            insns.len()
-        );
+    if insns.is_empty() {
+        bail!("linux.seccomp: libseccomp exported an empty program");
     }
     Ok(insns)
 }

@@ -8,6 +8,7 @@
 //!   check names in the raw JSON (check_raw)
 //!   profile(): actions, args, flags, listener     ...
 //!   build(): libseccomp, binary tree, export BPF  capabilities, user, ...
+//!     behind the -ENOSYS prefix (enosys.rs)
 //!     (or the program cached for this profile)
 //!   connect listenerPath (SCMP_ACT_NOTIFY)        install(): seccomp(SET_MODE_FILTER,
 //!   clone ── program in the Plan, socket fd ───▶     flags [| NEW_LISTENER], program)
@@ -31,7 +32,8 @@
 //! is KILL_THREAD; ERRNO and TRACE default to EPERM; a rule whose action equals the default
 //! is skipped; several conditions on one argument index become one rule per condition (any
 //! of them matches) instead of one rule needing all of them; a syscall name libseccomp does
-//! not know is skipped with a debug log (a profile lists syscalls of newer kernels).
+//! not know is skipped with a debug log (a profile lists syscalls of newer kernels); a
+//! syscall newer than every one the profile names returns ENOSYS (`enosys.rs`).
 
 /// Every seccomp action berth takes, as the OCI spells them (`features` lists them too).
 pub const ACTIONS: &[&str] = &[
@@ -59,6 +61,7 @@ pub const OPERATORS: &[&str] = &[
 
 mod cache;
 mod compile;
+mod enosys;
 mod profile;
 
 use compile::build;
@@ -70,9 +73,18 @@ use oci_spec::runtime::LinuxSeccompOperator;
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompAction, LinuxSeccompFilterFlag};
 use std::path::PathBuf;
 
-/// The syscall the init hands the listener over with. A NOTIFY rule on it would make the
-/// init wait for an agent that has not got the listener yet.
-const SEND_SYSCALL: &str = "sendmsg";
+/// Syscalls a NOTIFY rule may not name, and why: the runtime makes them itself once the
+/// filter is on. On sendmsg, the init would wait for an agent that has not got the
+/// listener yet (it is that call which hands it over). On write, runc's rule, whose
+/// words callers match: the init then reports Ready and writes exec.fifo, so the agent
+/// would be asked about the runtime's own writes, and create and start would wait on it.
+const NO_NOTIFY: &[(&str, &str)] = &[
+    (
+        "sendmsg",
+        "berth's init hands the listener to the agent with it",
+    ),
+    ("write", "berth's init reports to the runtime with it"),
+];
 
 /// A compiled profile, ready for seccomp(2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,6 +173,8 @@ pub fn plan(s: &LinuxSeccomp) -> Result<SeccompPlan> {
     })
 }
 
+#[cfg(test)]
+mod enosys_tests;
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Check an OCI seccomp profile and translate it into libseccomp's terms (actions,
 //! architectures, flags, one rule per syscall name and argument condition), following runc.
 
-use super::{Listener, SEND_SYSCALL};
+use super::enosys::{self, Last};
+use super::{Listener, NO_NOTIFY};
 use crate::logging;
 use anyhow::{anyhow, bail, Result};
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpSyscall};
@@ -30,6 +31,8 @@ pub(super) struct Profile {
     pub(super) flags: u32,
     pub(super) rules: Vec<Rule>,
     pub(super) listener: Option<Listener>,
+    /// What the -ENOSYS prefix compares with (`enosys.rs`); empty: no prefix.
+    pub(super) enosys: Vec<Last>,
 }
 
 impl Profile {
@@ -38,7 +41,11 @@ impl Profile {
     /// the cache adds).
     pub(super) fn cache_key(&self) -> String {
         use std::fmt::Write;
-        let mut k = format!("default {:?}\narches {:?}\n", self.default, self.arches);
+        // `enosys` too: it counts names the rules leave out (those equal to the default).
+        let mut k = format!(
+            "default {:?}\narches {:?}\nenosys {:?}\n",
+            self.default, self.arches, self.enosys
+        );
         for r in &self.rules {
             let _ = writeln!(k, "{} {:?} {:?}", r.name, r.action, r.rules);
         }
@@ -62,12 +69,26 @@ pub(super) fn profile(s: &LinuxSeccomp) -> Result<Profile> {
     let (rules, notify) = rules(s, default)?;
     let flags = filter_flags(s, notify);
     let listener = listener(s, notify)?;
+    let enosys = if enosys::applies(default) {
+        let archs: Vec<ScmpArch> = arches.iter().map(|(_, _, a)| *a).collect();
+        let syscalls = s.syscalls().as_deref().unwrap_or(&[]);
+        enosys::last_syscalls(
+            &archs,
+            syscalls
+                .iter()
+                .flat_map(|sc| sc.names())
+                .map(String::as_str),
+        )
+    } else {
+        Vec::new()
+    };
     Ok(Profile {
         default,
         arches,
         flags,
         rules,
         listener,
+        enosys,
     })
 }
 
@@ -117,10 +138,10 @@ fn rules(s: &LinuxSeccomp, default: ScmpAction) -> Result<(Vec<Rule>, bool)> {
             .collect::<Result<Vec<_>>>()?;
         if act == ScmpAction::Notify {
             notify = true;
-            if sc.names().iter().any(|n| n == SEND_SYSCALL) {
-                bail!(
-                    "{key}: SCMP_ACT_NOTIFY cannot be used for {SEND_SYSCALL}: berth's init hands the listener to the agent with it"
-                );
+            for (name, why) in NO_NOTIFY {
+                if sc.names().iter().any(|n| n == name) {
+                    bail!("{key}: SCMP_ACT_NOTIFY cannot be used for the {name} syscall: {why}");
+                }
             }
         }
         if act == default {

@@ -3,12 +3,12 @@
 
 use super::*;
 
-const X86_64: u32 = 0xc000_003e;
-const I386: u32 = 0x4000_0003;
-const X32_BIT: u32 = 0x4000_0000;
-const RET_ALLOW: u32 = 0x7fff_0000;
-const RET_ERRNO: u32 = 0x0005_0000;
-const RET_KILL_THREAD: u32 = 0;
+pub(super) const X86_64: u32 = 0xc000_003e;
+pub(super) const I386: u32 = 0x4000_0003;
+pub(super) const X32_BIT: u32 = 0x4000_0000;
+pub(super) const RET_ALLOW: u32 = 0x7fff_0000;
+pub(super) const RET_ERRNO: u32 = 0x0005_0000;
+pub(super) const RET_KILL_THREAD: u32 = 0;
 const RET_KILL_PROCESS: u32 = 0x8000_0000;
 const RET_TRAP: u32 = 0x0003_0000;
 const RET_TRACE: u32 = 0x7ff0_0000;
@@ -16,20 +16,20 @@ const RET_LOG: u32 = 0x7ffc_0000;
 const RET_USER_NOTIF: u32 = 0x7fc0_0000;
 
 // x86_64 and i386 syscall numbers used below.
-const MKDIR: u32 = 83;
+pub(super) const MKDIR: u32 = 83;
 const GETPPID: u32 = 110;
 const GETPPID_I386: u32 = 64;
 const PERSONALITY: u32 = 135;
 const CLONE: u32 = 56;
-const CLONE3: u32 = 435;
-const READ: u32 = 0;
+pub(super) const CLONE3: u32 = 435;
+pub(super) const READ: u32 = 0;
 
-fn seccomp(json: &str) -> LinuxSeccomp {
+pub(super) fn seccomp(json: &str) -> LinuxSeccomp {
     serde_json::from_str(json).unwrap()
 }
 
 /// `plan` without the cache.
-fn try_compile(json: &str) -> Result<SeccompPlan> {
+pub(super) fn try_compile(json: &str) -> Result<SeccompPlan> {
     let p = profile(&seccomp(json))?;
     Ok(SeccompPlan {
         program: build(&p)?,
@@ -38,7 +38,7 @@ fn try_compile(json: &str) -> Result<SeccompPlan> {
     })
 }
 
-fn compile(json: &str) -> SeccompPlan {
+pub(super) fn compile(json: &str) -> SeccompPlan {
     try_compile(json).unwrap()
 }
 
@@ -48,7 +48,7 @@ fn error(json: &str) -> String {
 
 /// Runs a classic BPF program on `struct seccomp_data`, as the kernel would, and
 /// returns (the filter's verdict, how many instructions ran).
-fn run(prog: &[u64], arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
+pub(super) fn run(prog: &[u64], arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
     let mut data = Vec::new();
     data.extend_from_slice(&nr.to_ne_bytes());
     data.extend_from_slice(&arch.to_ne_bytes());
@@ -119,11 +119,11 @@ fn run(prog: &[u64], arch: u32, nr: u32, args: [u64; 6]) -> (u32, usize) {
     }
 }
 
-fn verdict(p: &SeccompPlan, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
+pub(super) fn verdict(p: &SeccompPlan, arch: u32, nr: u32, args: [u64; 6]) -> u32 {
     run(&p.program, arch, nr, args).0
 }
 
-fn x86_64(p: &SeccompPlan, nr: u32) -> u32 {
+pub(super) fn x86_64(p: &SeccompPlan, nr: u32) -> u32 {
     verdict(p, X86_64, nr, [0; 6])
 }
 
@@ -389,6 +389,11 @@ fn bad_profiles_name_the_key() {
             r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a","syscalls":[{"names":["sendmsg"],"action":"SCMP_ACT_NOTIFY"}]}"#,
             "linux.seccomp.syscalls[0]",
         ),
+        // runc's words, which its tests and callers match.
+        (
+            r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerPath":"/a","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"},{"names":["read","write"],"action":"SCMP_ACT_NOTIFY"}]}"#,
+            "linux.seccomp.syscalls[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        ),
         (
             r#"{"defaultAction":"SCMP_ACT_ALLOW","listenerMetadata":"x"}"#,
             "linux.seccomp.listenerMetadata",
@@ -459,7 +464,7 @@ fn raw_names_are_checked_with_their_key() {
 }
 
 /// The Docker-like profile the integration tests and the bench use.
-fn docker_like() -> SeccompPlan {
+pub(super) fn docker_like() -> SeccompPlan {
     compile(include_str!("../../../bench/seccomp-default.json"))
 }
 
