@@ -374,6 +374,9 @@ fn without_mount_namespace_the_host_mounts_are_shared() {
         !table.contains(b.path_str()),
         "mounted on the host: {table}"
     );
+    // exec stands in the same root as the init, not the host's.
+    let out = berth.run(&["exec", &id, "cat", "/marker"]).ok();
+    assert_eq!(out.stdout, "in the rootfs\n");
     berth.delete_force(&id).ok();
 
     // Masks need mounts: refused, as runc refuses them.

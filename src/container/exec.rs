@@ -165,6 +165,19 @@ fn foreign_namespaces(pid: i32) -> Result<CloneFlags> {
     Ok(flags)
 }
 
+/// The init's root, for a container that shares our mount namespace (it chrooted).
+fn open_root(pid: i32) -> Result<OwnedFd> {
+    use nix::fcntl::OFlag;
+    let path = format!("/proc/{pid}/root");
+    let fd = nix::fcntl::open(
+        path.as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| anyhow!("container init {pid}: {path}: {}", errno_text(e)))?;
+    Ok(fd)
+}
+
 /// Clone the child and drive it through setup to its execve.
 fn launch(
     st: &super::state::State,
@@ -183,6 +196,7 @@ fn launch(
         chan: child_end,
         init,
         join: CloneFlags::empty(),
+        root: None,
         console: Cell::new(sockets.init.take()),
         sigmask: o.sigmask,
         no_new_keyring: st.no_new_keyring,
@@ -234,6 +248,9 @@ fn clone_exec(
     let _t = logging::step("exec: clone");
     let join = foreign_namespaces(init_pid)?;
     child.join = join - CloneFlags::CLONE_NEWPID;
+    if !join.contains(CloneFlags::CLONE_NEWNS) {
+        child.root = Some(open_root(init_pid)?);
+    }
     let own_pid_ns = match join.contains(CloneFlags::CLONE_NEWPID) {
         true => Some(std::fs::File::open("/proc/self/ns/pid").context("open /proc/self/ns/pid")?),
         false => None,

@@ -34,6 +34,9 @@ pub struct ExecChild<'a> {
     pub init: OwnedFd,
     /// The namespaces to join (the PID one is already ours from the clone).
     pub join: CloneFlags,
+    /// The init's root directory when the container has no mount namespace of its own:
+    /// joining namespaces would leave us at the host's root, so the child chroots here.
+    pub root: Option<OwnedFd>,
     /// Socket to send the pty master on; taken once the master is sent.
     pub console: Cell<Option<OwnedFd>>,
     /// The signal mask the process starts with (the parent may block every signal for
@@ -73,6 +76,10 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
         .step("signals")?;
     // While /proc is still the host's.
     process_attrs::set_oom_score_adj(&p.attrs).step("oom score")?;
+    if let Some(root) = &c.root {
+        // Before the user namespace is joined: the host's root may chroot anywhere.
+        enter_root(root).step("chroot")?;
+    }
     if !c.join.is_empty() {
         // One call, which the kernel applies user namespace first and all or nothing.
         setns(c.init.as_fd(), c.join)
@@ -105,4 +112,12 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     finish::finish_process(p, c.plan.preserve_fds, || {
         finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
     })
+}
+
+/// Stand where the container's init stands: same root, cwd set later by finish.
+fn enter_root(root: &OwnedFd) -> anyhow::Result<()> {
+    nix::unistd::fchdir(root.as_fd())
+        .map_err(|e| anyhow!("chdir to the container's root: {}", errno_text(e)))?;
+    nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
+    nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))
 }
