@@ -14,6 +14,13 @@ fn installed_as(dir: &TempDir, name: &str) -> PathBuf {
     link
 }
 
+/// The name berth was installed under for the tests ("berth" unless $BERTH_BIN says
+/// otherwise).
+fn own_name() -> String {
+    let bin = berth_bin();
+    bin.file_name().unwrap().to_string_lossy().into_owned()
+}
+
 fn call(bin: &Path, args: &[&str]) -> Output {
     let mut cmd = Command::new(bin);
     cmd.args(args);
@@ -24,7 +31,7 @@ fn call(bin: &Path, args: &[&str]) -> Output {
 fn version_lines_name_the_program_as_called() {
     let dir = TempDir::new("cli-version");
     let runc = installed_as(&dir, "runc");
-    for (bin, name) in [(runc, "runc"), (berth_bin(), "berth")] {
+    for (bin, name) in [(runc, "runc".to_string()), (berth_bin(), own_name())] {
         for flag in ["-v", "--version"] {
             let out = call(&bin, &[flag]).ok();
             let lines: Vec<&str> = out.stdout.lines().collect();
@@ -75,7 +82,8 @@ fn help_in_urfave_layout_for_the_program_and_verbs() {
     }
     // Called by its own name, berth says so; `help VERB` is `VERB -h`.
     let out = Berth::new("cli-help").run(&["help", "delete"]).ok();
-    assert!(out.stdout.starts_with("NAME:\n   berth delete - "), "{out}");
+    let name_line = format!("NAME:\n   {} delete - ", own_name());
+    assert!(out.stdout.starts_with(&name_line), "{out}");
 }
 
 #[test]
