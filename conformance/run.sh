@@ -178,6 +178,12 @@ mkdir -p "$LOGS/runtime-tools" "$LOGS/bats"
 RESULTS=$LOGS/results.tsv
 : > "$RESULTS"
 log "runtime $RUNTIME; logs in $LOGS"
+# bats calls the runtime by the name a drop-in is installed under: a runtime introduces
+# itself by the name it was called by (`runc -v`, `runc -h`, which the tests match).
+# One link per runtime, so that runs of several runtimes do not clash.
+RUNC_LINK=$CACHE/bin/$NAME/runc
+mkdir -p "$(dirname "$RUNC_LINK")"
+ln -sfn "$RUNTIME" "$RUNC_LINK"
 
 selected() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
 
@@ -240,7 +246,7 @@ cleanup_test_cgroups() {
 }
 
 # bats: runc's CI runs each file under script(1), since the generated config asks for a
-# terminal; RUNC points the helpers at the runtime under test.
+# terminal; RUNC points the helpers at the runtime under test (through $RUNC_LINK).
 run_bats() {
     local f name out tmp start rc
     cleanup_test_cgroups
@@ -255,7 +261,7 @@ run_bats() {
         chmod 755 "$tmp"
         start=$SECONDS
         rc=0
-        (cd "$INTEG" && TMPDIR=$tmp RUNC=$RUNTIME timeout -k 10 "$BATS_TIMEOUT" \
+        (cd "$INTEG" && TMPDIR=$tmp RUNC=$RUNC_LINK timeout -k 10 "$BATS_TIMEOUT" \
             script -q -e -c "bats -t $name" /dev/null) < /dev/null > "$out.raw" 2>&1 || rc=$?
         tr -d '\r' < "$out.raw" > "$out" && rm -f "$out.raw"
         echo "# exit status $rc" >> "$out"

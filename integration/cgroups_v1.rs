@@ -572,3 +572,60 @@ fn shared_cgroup_warns_and_an_empty_cpuset_parent_is_filled() {
     berth.delete_force(&second).ok();
     berth.delete_force(&first).ok();
 }
+
+/// A nested cgroupsPath none of whose directories exist: every level berth makes in the
+/// v1 cpuset hierarchy gets its parent's CPUs and memory nodes top down (a new cpuset
+/// starts empty, and joining the leaf would fail with ENOSPC); delete removes them all.
+#[test]
+fn new_intermediate_cpuset_cgroups_are_filled() {
+    let berth = Berth::new("cg-nested");
+    let name = unique("berth-it-nested");
+    let mut b = Bundle::new("cg-nested");
+    b.args(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/pod/ct"));
+    let id = berth.id("n");
+    berth.start_container(&b, &id);
+    let top = PathBuf::from(CG).join("cpuset").join(&name);
+    for dir in [top.clone(), top.join("pod"), top.join("pod/ct")] {
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            assert_ne!(read(&dir, f).trim(), "", "{} {f}", dir.display());
+        }
+    }
+    berth.delete_force(&id).ok();
+    assert!(!top.exists(), "berth made it, delete removes it");
+}
+
+/// runc's update.bats "pod cgroup with pod limit set": under a parent capped at 50% CPU,
+/// a shorter period with a smaller quota is refused while the old quota still stands, so
+/// the period is written again once the quota is in.
+#[test]
+fn shorter_cpu_period_under_a_capped_parent() {
+    let name = unique("berth-it-pod");
+    let pod = PathBuf::from(CG).join("cpu").join(&name);
+    fs::create_dir(&pod).unwrap();
+    // Dropped after `berth`, whose drop deletes the container inside.
+    let _cleanup = MadeHere(vec![pod.clone()]);
+    let berth = Berth::new("cg-pod");
+    fs::write(pod.join("cpu.cfs_quota_us"), "50000").unwrap();
+    let mut b = Bundle::new("cg-pod");
+    b.args(&["sleep", "100"]);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{name}/ct"));
+    b.config["linux"]["resources"]["cpu"] = json!({"quota": 500000, "period": 1000000});
+    let id = berth.id("p");
+    berth.start_container(&b, &id);
+    let over = berth.run(&["update", "--cpu-quota", "600000", &id]).fails();
+    assert!(over.stderr.contains("cpu.cfs_quota_us"), "{over}");
+    let args = [
+        "update",
+        "--cpu-period",
+        "10000",
+        "--cpu-quota",
+        "3000",
+        &id,
+    ];
+    berth.run(&args).ok();
+    let cpu = cgroup_dir(&berth, &id, "cpu");
+    assert_eq!(read(&cpu, "cpu.cfs_period_us"), "10000");
+    assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "3000");
+    berth.delete_force(&id).ok();
+}

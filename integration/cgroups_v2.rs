@@ -196,3 +196,34 @@ fn v2_bad_input_leaves_nothing_behind() {
         assert_clean_failure(&berth, &out, &id, key);
     }
 }
+
+/// `berth spec`'s `cgroup` mount in the v2 view, where the hybrid host's v1 and
+/// `unified` mounts are still listed in the mount table but hidden beneath the cgroup2
+/// at /sys/fs/cgroup: with and without a cgroup namespace, the container sees a cgroup2
+/// at /sys/fs/cgroup, not a bind from the hidden paths.
+#[test]
+fn v2_view_cgroup_mount_is_cgroup2() {
+    let berth = Berth::new("cg2-mount");
+    for cgroupns in [false, true] {
+        let mut b = Bundle::new("cg2-mount");
+        if !cgroupns {
+            b.remove_namespace("cgroup");
+        }
+        b.add_mount(json!({"destination": "/sys/fs/cgroup", "type": "cgroup",
+            "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]}));
+        b.sh("cat /proc/self/mountinfo");
+        b.write_config();
+        let id = berth.id("mnt");
+        let out = v2(&berth, &["run", "--bundle", b.path_str(), &id]);
+        assert_eq!(out.code, 0, "cgroupns {cgroupns}: {out}");
+        let mounts = parse_mountinfo(&out.stdout);
+        let m = expect_mount(&mounts, "/sys/fs/cgroup");
+        assert_eq!(m.fstype, "cgroup2", "cgroupns {cgroupns}: {m:?}");
+        assert!(m.has_option("ro"), "{m:?}");
+        // No v1 hierarchy came along.
+        assert!(
+            !mounts.iter().any(|m| m.fstype == "cgroup"),
+            "cgroupns {cgroupns}: {mounts:#?}"
+        );
+    }
+}

@@ -7,6 +7,7 @@ mod caps;
 mod cgroups_util;
 mod cgroups_v1;
 mod cgroups_v2;
+mod cli;
 mod common;
 mod console;
 mod engines;

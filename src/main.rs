@@ -6,21 +6,11 @@
 
 use berth::cli::{self, commands};
 use berth::{errors, logging};
-use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
-    if cli.version {
-        println!(
-            "berth version {}\nspec: {}",
-            env!("CARGO_PKG_VERSION"),
-            berth::spec::SPEC_VERSION
-        );
-        return;
-    }
+    let cli = cli::parse();
     let Some(cmd) = cli.command.as_ref() else {
-        eprintln!("berth: no command given; see berth --help");
-        std::process::exit(1);
+        unreachable!("cli::parse shows the help when no command is given")
     };
     // Before logging opens its file, so that file cannot take a passed fd's number.
     let code = match commands::before_logging(cmd)

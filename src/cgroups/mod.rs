@@ -76,6 +76,8 @@ pub struct Write {
     pub value: String,
     pub key: String,
     pub missing: Missing,
+    /// Refused as invalid (EINVAL), try once more after the other writes.
+    pub retry_later: bool,
 }
 
 impl Write {
@@ -86,6 +88,7 @@ impl Write {
             value: value.to_string(),
             key: key.to_string(),
             missing: Missing::Fail,
+            retry_later: false,
         }
     }
     pub fn or_skip(mut self) -> Write {
@@ -94,6 +97,12 @@ impl Write {
     }
     pub fn or_instead(mut self, file: &str, value: impl ToString) -> Write {
         self.missing = Missing::Instead(file.to_string(), value.to_string());
+        self
+    }
+    /// For a value the kernel may only accept once a later write is in (a shorter CFS
+    /// period is refused while the old quota over it would exceed the parent's limit).
+    pub fn or_retry_later(mut self) -> Write {
+        self.retry_later = true;
         self
     }
 }
@@ -427,49 +436,65 @@ pub fn read_file(path: &Path) -> Result<String> {
         .map_err(|e| anyhow!("read {}: {}", path.display(), describe_io(&e)))
 }
 
-/// Do the writes, in order.
+/// Do the writes, in order; those marked `retry_later` that the kernel refuses as
+/// invalid are tried once more at the end.
 pub fn apply(cg: &Cgroup, writes: &[Write]) -> Result<()> {
+    let mut later = Vec::new();
     for w in writes {
-        let dir = cg
-            .dir(w.target)
-            .ok_or_else(|| anyhow!("{}: the container has no cgroup for {}", w.key, w.file))?;
-        let path = dir.join(&w.file);
-        let err = match write_file(&path, &w.value) {
-            Ok(()) => continue,
-            Err(e) => e,
-        };
-        if err.kind() != std::io::ErrorKind::NotFound {
-            bail!(
-                "{}: write {:?} to {}: {}",
-                w.key,
-                w.value,
-                path.display(),
-                describe_io(&err)
-            );
-        }
-        match &w.missing {
-            Missing::Skip => {}
-            Missing::Instead(file, value) => {
-                let alt = dir.join(file);
-                write_file(&alt, value).map_err(|e| {
-                    anyhow!(
-                        "{}: write {:?} to {}: {}",
-                        w.key,
-                        value,
-                        alt.display(),
-                        describe_io(&e)
-                    )
-                })?;
-            }
-            Missing::Fail => bail!(
-                "{}: {} does not exist in {} (no such cgroup file, or its controller is not enabled)",
-                w.key,
-                w.file,
-                dir.display()
-            ),
+        if !apply_one(cg, w, w.retry_later)? {
+            later.push(w);
         }
     }
+    for w in later {
+        apply_one(cg, w, false)?;
+    }
     Ok(())
+}
+
+/// One write; `Ok(false)` when the kernel said EINVAL and the write may wait.
+fn apply_one(cg: &Cgroup, w: &Write, may_wait: bool) -> Result<bool> {
+    let dir = cg
+        .dir(w.target)
+        .ok_or_else(|| anyhow!("{}: the container has no cgroup for {}", w.key, w.file))?;
+    let path = dir.join(&w.file);
+    let err = match write_file(&path, &w.value) {
+        Ok(()) => return Ok(true),
+        Err(e) => e,
+    };
+    if may_wait && err.raw_os_error() == Some(libc::EINVAL) {
+        return Ok(false);
+    }
+    if err.kind() != std::io::ErrorKind::NotFound {
+        bail!(
+            "{}: write {:?} to {}: {}",
+            w.key,
+            w.value,
+            path.display(),
+            describe_io(&err)
+        );
+    }
+    match &w.missing {
+        Missing::Skip => {}
+        Missing::Instead(file, value) => {
+            let alt = dir.join(file);
+            write_file(&alt, value).map_err(|e| {
+                anyhow!(
+                    "{}: write {:?} to {}: {}",
+                    w.key,
+                    value,
+                    alt.display(),
+                    describe_io(&e)
+                )
+            })?;
+        }
+        Missing::Fail => bail!(
+            "{}: {} does not exist in {} (no such cgroup file, or its controller is not enabled)",
+            w.key,
+            w.file,
+            dir.display()
+        ),
+    }
+    Ok(true)
 }
 
 /// Write the planned resources and load the device program.

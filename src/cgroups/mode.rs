@@ -98,9 +98,9 @@ pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> CgroupHost {
     }
     let mut v1: Vec<Hierarchy> = Vec::new();
     let mut v2 = None;
-    for m in mounts {
+    for (i, m) in mounts.iter().enumerate() {
         let mp = Path::new(&m.mount_point);
-        if !mp.starts_with(root) || mp == root {
+        if !mp.starts_with(root) || mp == root || mountinfo::is_shadowed(mounts, i) {
             continue;
         }
         let h = |controllers| Hierarchy {

@@ -92,9 +92,13 @@ pub fn cpu(c: &LinuxCpu) -> Vec<Write> {
     if let Some(s) = c.shares().filter(|s| *s != 0) {
         w.push(Write::new(CPU, "cpu.shares", s, &key("shares")));
     }
-    // Period before quota: the kernel checks quota against the period in force.
+    // Period before quota: the kernel checks quota against the period in force. But a
+    // shorter period under the old quota may exceed a parent's limit, and then only
+    // works once the new quota is in.
+    let quota_too = c.quota().is_some_and(|q| q != 0);
     if let Some(p) = c.period().filter(|p| *p != 0) {
-        w.push(Write::new(CPU, "cpu.cfs_period_us", p, &key("period")));
+        let pw = Write::new(CPU, "cpu.cfs_period_us", p, &key("period"));
+        w.push(if quota_too { pw.or_retry_later() } else { pw });
     }
     if let Some(q) = c.quota().filter(|q| *q != 0) {
         w.push(Write::new(CPU, "cpu.cfs_quota_us", q, &key("quota")));

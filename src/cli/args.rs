@@ -6,20 +6,19 @@ use std::path::PathBuf;
 #[derive(Parser, Debug)]
 #[command(
     name = "berth",
-    about = "berth: an OCI container runtime",
-    disable_version_flag = true
+    about = "Open Container Initiative runtime",
+    long_about = ABOUT,
+    disable_version_flag = true,
+    disable_help_subcommand = true
 )]
 pub struct Cli {
-    /// Print the version of berth and of the runtime-spec it implements
-    #[arg(short = 'v', long = "version", global = false)]
-    pub version: bool,
-    /// Log every step of create, with its duration
+    /// enable debug logging: every step of create, with its duration
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Write log lines to this file instead of stderr
+    /// write log lines to this file instead of stderr
     #[arg(long, global = true, value_name = "FILE")]
     pub log: Option<PathBuf>,
-    /// Log format: text or json
+    /// log format: text or json
     #[arg(
         long = "log-format",
         global = true,
@@ -27,52 +26,221 @@ pub struct Cli {
         value_name = "FORMAT"
     )]
     pub log_format: String,
-    /// Directory for container state
+    /// directory for container state (best on a tmpfs)
     #[arg(long, global = true, default_value = crate::container::state::DEFAULT_ROOT, value_name = "DIR")]
     pub root: PathBuf,
-    /// Use systemd to manage cgroups
+    /// path to the criu binary; accepted for runc's callers, berth has no checkpoint/restore
+    #[arg(long, global = true, value_name = "PATH")]
+    pub criu: Option<PathBuf>,
+    /// use systemd to manage cgroups (not supported yet)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for compatibility with runc; berth decides rootless mode itself
+    /// accepted for compatibility with runc; berth decides rootless mode itself
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
+    /// print the version
+    #[arg(short = 'v', long = "version", global = false)]
+    pub version: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// The program's description in `-h` (urfave/cli prints it under NAME, after the name).
+const ABOUT: &str = "\
+Open Container Initiative runtime
+
+berth runs containers from OCI bundles, as the runtime-spec describes them, and takes
+runc's commands, flags and exit codes, so engines that drive runc can drive berth.
+
+A bundle is a directory holding config.json and the root filesystem it names. To run
+a container from the bundle in the current directory:
+
+    # berth run [ -b bundle ] <container-id>
+
+The container id must be unique on this host (under one --root).";
+
+/// runc's verbs, in the order `runc -h` lists them.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Create a container (the init waits for `start`)
+    /// checkpoint a running container (not supported: berth has no criu)
+    ///
+    /// runc saves a container's state with criu. berth parses runc's flags so that a
+    /// caller gets this one clear error rather than an unknown command, and changes
+    /// nothing.
+    Checkpoint(CheckpointArgs),
+    /// create a container
+    ///
+    /// The init process is made and set up, then waits: `start` runs the process of
+    /// config.json. The bundle is the directory holding config.json and the root
+    /// filesystem.
     Create(CreateArgs),
-    /// Start the process of a created container
-    Start(IdArg),
-    /// Print the state of a container as JSON
-    State(IdArg),
-    /// Send a signal to the container's init process
-    Kill(KillArgs),
-    /// Delete a container and what it holds
+    /// delete a container and everything it holds
     Delete(DeleteArgs),
-    /// Create and start a container, and wait for it
-    Run(RunArgs),
-    /// List containers
+    /// display a container's resource usage and OOM events
+    Events(EventsArgs),
+    /// run another process inside a running container
+    ///
+    /// The process is config.json's `process` changed by the flags, or with --process
+    /// the whole process from a JSON file.
+    Exec(ExecArgs),
+    /// send a signal (default: SIGTERM) to the container's init process
+    Kill(KillArgs),
+    /// list the containers under --root
     #[command(visible_alias = "ls")]
     List(ListArgs),
-    /// Run another process inside a running container
-    Exec(ExecArgs),
-    /// Suspend every process of the container
+    /// suspend every process of the container
     Pause(IdArg),
-    /// Resume the processes of a paused container
-    Resume(IdArg),
-    /// Change the resource limits of a container
-    Update(UpdateArgs),
-    /// List the processes of a container
+    /// list the processes of a container
     Ps(PsArgs),
-    /// Show a container's resource usage and OOM events
-    Events(EventsArgs),
-    /// Print what this build of berth supports, as JSON
-    Features,
-    /// Write a starter config.json (runc's default) into the bundle directory
+    /// restore a container from a checkpoint (not supported: berth has no criu)
+    ///
+    /// runc restores a container criu saved. berth parses runc's flags so that a caller
+    /// gets this one clear error rather than an unknown command, and makes nothing.
+    Restore(RestoreArgs),
+    /// resume the processes of a paused container
+    Resume(IdArg),
+    /// create and start a container, and wait for it
+    Run(RunArgs),
+    /// write a starter config.json into the bundle directory
+    ///
+    /// The file is runc's default: a busybox-style shell as the process, the usual
+    /// namespaces, mounts and capabilities. Edit `process.args` to run something else.
     Spec(SpecArgs),
+    /// start the process of a created container
+    Start(IdArg),
+    /// print the state of a container as JSON
+    State(IdArg),
+    /// change the resource limits of a running container
+    ///
+    /// Limits come from the flags, or from a JSON file (linux.resources' shape) with -r.
+    Update(UpdateArgs),
+    /// print what this build of berth supports, as JSON
+    Features,
+    /// show the commands, or the help of one command
+    #[command(visible_alias = "h")]
+    Help(HelpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct HelpArgs {
+    /// The command to describe
+    #[arg(value_name = "command")]
+    pub topic: Option<String>,
+}
+
+/// `checkpoint`: runc's flags, parsed so that they are not the error.
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    /// path for saving criu image files
+    #[arg(long = "image-path", value_name = "PATH")]
+    pub image_path: Option<PathBuf>,
+    /// path for saving work files and logs
+    #[arg(long = "work-path", value_name = "PATH")]
+    pub work_path: Option<PathBuf>,
+    /// path for previous criu image files in pre-dump
+    #[arg(long = "parent-path", value_name = "PATH")]
+    pub parent_path: Option<PathBuf>,
+    /// leave the process running after checkpointing
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// allow open tcp connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// allow shell jobs
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// use userfaultfd to lazily restore memory pages
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// criu writes \0 to this fd once lazy-pages is ready
+    #[arg(long = "status-fd", default_value_t = -1, allow_negative_numbers = true, value_name = "FD")]
+    pub status_fd: i32,
+    /// ADDRESS:PORT of the page server
+    #[arg(long = "page-server", value_name = "ADDRESS:PORT")]
+    pub page_server: Option<String>,
+    /// handle file locks
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// dump the container's memory only, leave it running
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// cgroups mode: soft (default), full or strict
+    #[arg(long = "manage-cgroups-mode", value_name = "MODE")]
+    pub manage_cgroups_mode: Option<String>,
+    /// create a namespace, but do not restore its properties; may be repeated
+    #[arg(long = "empty-ns", value_name = "NS")]
+    pub empty_ns: Vec<String>,
+    /// enable auto deduplication of memory images
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Container id
+    #[arg(value_name = "container-id")]
+    pub id: String,
+}
+
+/// `restore`: runc's flags, parsed so that they are not the error.
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    /// AF_UNIX socket that receives the pty master
+    #[arg(long = "console-socket", value_name = "PATH")]
+    pub console_socket: Option<PathBuf>,
+    /// path to criu image files for restoring
+    #[arg(long = "image-path", value_name = "PATH")]
+    pub image_path: Option<PathBuf>,
+    /// path for saving work files and logs
+    #[arg(long = "work-path", value_name = "PATH")]
+    pub work_path: Option<PathBuf>,
+    /// allow open tcp connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// allow shell jobs
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// handle file locks
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// cgroups mode: soft (default), full or strict
+    #[arg(long = "manage-cgroups-mode", value_name = "MODE")]
+    pub manage_cgroups_mode: Option<String>,
+    /// path to the root of the bundle directory
+    #[arg(short = 'b', long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// file to write the process id to
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// do not become a subreaper for the container's processes
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// use MS_MOVE and chroot instead of pivot_root
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// create a namespace, but do not restore its properties; may be repeated
+    #[arg(long = "empty-ns", value_name = "NS")]
+    pub empty_ns: Vec<String>,
+    /// enable auto deduplication of memory images
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// use userfaultfd to lazily restore memory pages
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// LSM profile for the restored process, TYPE:NAME
+    #[arg(long = "lsm-profile", value_name = "TYPE:NAME")]
+    pub lsm_profile: Option<String>,
+    /// LSM mount context for the restore
+    #[arg(long = "lsm-mount-context", value_name = "CONTEXT")]
+    pub lsm_mount_context: Option<String>,
+    /// Container id
+    #[arg(value_name = "container-id")]
+    pub id: String,
 }
 
 #[derive(Args, Debug)]
@@ -96,6 +264,7 @@ pub struct CommonCreate {
     #[arg(long = "preserve-fds", default_value_t = 0, value_name = "N")]
     pub preserve_fds: u32,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
@@ -139,6 +308,7 @@ pub struct RunArgs {
 #[derive(Args, Debug)]
 pub struct IdArg {
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
@@ -148,9 +318,10 @@ pub struct KillArgs {
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
     /// Signal name or number
-    #[arg(default_value = "SIGTERM")]
+    #[arg(default_value = "SIGTERM", value_name = "signal")]
     pub signal: String,
 }
 
@@ -160,6 +331,7 @@ pub struct DeleteArgs {
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
@@ -231,12 +403,13 @@ pub struct ExecArgs {
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
     /// The command and its arguments (not with --process)
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,
-        value_name = "COMMAND"
+        value_name = "command"
     )]
     pub command: Vec<String>,
 }
@@ -317,6 +490,7 @@ pub struct UpdateArgs {
     #[arg(long = "mem-bw-schema", value_name = "SCHEMA")]
     pub mem_bw_schema: Option<String>,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
 }
 
@@ -326,9 +500,14 @@ pub struct PsArgs {
     #[arg(short = 'f', long, default_value = "table")]
     pub format: String,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
     /// Arguments for ps (default -ef)
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ps options"
+    )]
     pub ps_args: Vec<String>,
 }
 
@@ -341,5 +520,6 @@ pub struct EventsArgs {
     #[arg(long)]
     pub stats: bool,
     /// Container id
+    #[arg(value_name = "container-id")]
     pub id: String,
 }

@@ -1,7 +1,55 @@
-//! The command line: runc's flags (`args`), one thin file per verb (`commands`).
+//! The command line: runc's flags (`args`), one thin file per verb (`commands`), and
+//! what runc's urfave/cli answers before any verb runs: `-h` (`help`), `-v`
+//! (`version`), an unknown verb.
 
 mod args;
 pub mod commands;
 pub mod foreground;
+pub mod help;
+pub mod version;
 
 pub use args::*;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, FromArgMatches};
+use std::ffi::OsString;
+
+/// Parse the command line. Help, the version, and "No help topic" for an unknown verb
+/// are printed here, under the name berth was called by, and end the process.
+pub fn parse() -> Cli {
+    let name = help::program_name();
+    let args: Vec<OsString> = std::env::args_os().collect();
+    // clap names the program in its own messages; it keeps the name for good.
+    let static_name: &'static str = Box::leak(name.clone().into_boxed_str());
+    let mut cmd = Cli::command().name(static_name).bin_name(&name);
+    // Rendering every verb's help costs a little; only a help request pays it.
+    if args.iter().skip(1).any(|a| a == "-h" || a == "--help") {
+        cmd = help::install(cmd, &name);
+    }
+    let matches = match cmd.try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::InvalidSubcommand => {
+            let verb = match e.get(ContextKind::InvalidSubcommand) {
+                Some(ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            help::no_help_topic(&name, &verb)
+        }
+        Err(e) => e.exit(),
+    };
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if cli.version {
+        print!("{}", version::text(&name));
+        std::process::exit(0);
+    }
+    let topic = match &cli.command {
+        // Without a verb, runc shows its help.
+        None => None,
+        Some(Command::Help(a)) => a.topic.as_deref(),
+        Some(_) => return cli,
+    };
+    match help::topic(&Cli::command(), &name, topic) {
+        Some(text) => print!("{text}"),
+        None => help::no_help_topic(&name, topic.unwrap_or_default()),
+    }
+    std::process::exit(0);
+}

@@ -66,6 +66,16 @@ pub fn parse(text: &str) -> Vec<MountInfo> {
     text.lines().filter_map(parse_line).collect()
 }
 
+/// Whether the mount at `i` is hidden: a mount listed after it on its own mount point or
+/// on a directory above it covers it, so a path lookup never reaches it (the table keeps
+/// listing it all the same).
+pub fn is_shadowed(mounts: &[MountInfo], i: usize) -> bool {
+    let mine = std::path::Path::new(&mounts[i].mount_point);
+    mounts[i + 1..]
+        .iter()
+        .any(|m| mine.starts_with(&m.mount_point))
+}
+
 pub fn read_self() -> std::io::Result<Vec<MountInfo>> {
     Ok(parse(&std::fs::read_to_string("/proc/self/mountinfo")?))
 }
@@ -82,6 +92,24 @@ mod tests {
         assert_eq!(m.optional, vec!["shared:9"]);
         assert_eq!(m.fstype, "cgroup");
         assert_eq!(m.super_options, "rw,memory");
+    }
+
+    #[test]
+    fn later_mounts_on_or_above_a_mount_point_shadow_it() {
+        let t = "\
+25 1 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw
+26 25 0:24 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+27 25 0:25 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
+28 25 0:26 / /sys/fs/cgroup/memory2 rw - cgroup cgroup rw,pids
+40 25 0:24 / /sys/fs/cgroup rw - cgroup2 none rw
+41 40 0:27 / /sys/fs/cgroup/memory2 rw - tmpfs none rw
+";
+        let m = parse(t);
+        let hidden: Vec<bool> = (0..m.len()).map(|i| is_shadowed(&m, i)).collect();
+        assert_eq!(hidden, [true, true, true, true, false, false]);
+        // A sibling whose name merely starts the same is no parent.
+        let m = parse("1 0 0:1 / /a/bc rw - tmpfs t rw\n2 0 0:2 / /a/b rw - tmpfs t rw");
+        assert!(!is_shadowed(&m, 0));
     }
 
     #[test]

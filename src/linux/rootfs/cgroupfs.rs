@@ -15,14 +15,20 @@ use std::path::{Path, PathBuf};
 
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
-/// The host's cgroup mounts below /sys/fs/cgroup, as this process sees them.
+/// The host's cgroup mounts at or below /sys/fs/cgroup that this process can reach. A
+/// cgroup2 mounted over a hybrid layout leaves the v1 and `unified` mounts in the table,
+/// hidden beneath it; binding from their paths would find nothing.
 fn host_hierarchies() -> Result<Vec<MountInfo>> {
-    Ok(mountinfo::read_self()?
-        .into_iter()
-        .filter(|m| {
+    let all = mountinfo::read_self()?;
+    Ok(all
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| {
             (m.fstype == "cgroup" || m.fstype == "cgroup2")
                 && Path::new(&m.mount_point).starts_with(CGROUP_ROOT)
+                && !mountinfo::is_shadowed(&all, *i)
         })
+        .map(|(_, m)| m.clone())
         .collect())
 }
 
