@@ -441,6 +441,15 @@ fn devices_v1_linux_devices_get_no_hole_in_deny_all() {
         !out.contains("Operation not permitted") && out.ends_with("done\n"),
         "{out}"
     );
+    // runc takes "rwa" (its own tests write it) as "rw": the rule applies, with a warning.
+    b.config["linux"]["resources"]["devices"] = json!([
+        {"allow": false, "access": "rwm"},
+        {"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwa"}
+    ]);
+    let out = berth.run_bundle(&b, &berth.id("rwa"), &[]).ok();
+    assert!(out.stdout.ends_with("done\n"), "{out}");
+    assert!(!out.stdout.contains("Operation not permitted"), "{out}");
+    assert!(out.stderr.contains("ignoring 'a'"), "{out}");
 }
 
 #[test]

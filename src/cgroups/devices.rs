@@ -54,10 +54,13 @@ const DEFAULT_ALLOWED: &[Rule] = &[
     allow('c', Some(10), Some(200), ALL), // net/tun
 ];
 
-fn parse_access(key: &str, s: Option<&str>) -> Result<u32> {
+/// Letters other than r, w and m are ignored with a warning, as runc ignores them: configs
+/// in the wild carry "rwa" (runc's own tests do), and dropping a letter can only narrow
+/// what a rule allows or denies to what the kernel knows.
+fn parse_access(key: &str, s: Option<&str>) -> u32 {
     let s = s.unwrap_or("rwm");
     if s.is_empty() {
-        return Ok(ALL);
+        return ALL;
     }
     let mut bits = 0;
     for c in s.chars() {
@@ -65,10 +68,15 @@ fn parse_access(key: &str, s: Option<&str>) -> Result<u32> {
             'r' => READ,
             'w' => WRITE,
             'm' => MKNOD,
-            _ => bail!("{key}.access: {s:?} may only hold r, w and m"),
+            _ => {
+                crate::logging::warn(&format!(
+                    "{key}.access: {s:?}: ignoring {c:?}, only r, w and m exist"
+                ));
+                0
+            }
         };
     }
-    Ok(bits)
+    bits
 }
 
 fn number(key: &str, name: &str, v: Option<i64>) -> Result<Option<u32>> {
@@ -108,7 +116,7 @@ pub fn rules(spec: &[LinuxDeviceCgroup]) -> Result<Vec<Rule>> {
             kind,
             major: number(&key, "major", d.major())?,
             minor: number(&key, "minor", d.minor())?,
-            access: parse_access(&key, d.access().as_deref())?,
+            access: parse_access(&key, d.access().as_deref()),
         });
     }
     out.extend_from_slice(DEFAULT_ALLOWED);
@@ -370,12 +378,23 @@ mod tests {
     }
 
     #[test]
+    fn unknown_access_letters_are_ignored() {
+        let r = rules(&spec(
+            r#"[{"allow": false, "type": "c", "major": 1, "minor": 11, "access": "rwa"}]"#,
+        ))
+        .unwrap();
+        // Rule 0 is the implicit deny-all, 1 the config's.
+        assert_eq!(r[1].access, READ | WRITE);
+        let r = rules(&spec(
+            r#"[{"allow": true, "type": "c", "major": 4, "minor": 3, "access": "x"}]"#,
+        ))
+        .unwrap();
+        assert_eq!(r[1].access, 0);
+    }
+
+    #[test]
     fn bad_rules_name_the_key() {
         for (json, key) in [
-            (
-                r#"[{"allow": true, "access": "rx"}]"#,
-                "linux.resources.devices[0].access",
-            ),
             (
                 r#"[{"allow": true, "type": "p"}]"#,
                 "linux.resources.devices[0].type",
