@@ -8,6 +8,7 @@ use super::teardown::Remains;
 use super::{pidfile, Container};
 use crate::cgroups::{self, Cgroup};
 use crate::errors::errno_text;
+use crate::linux::rootfs::trees;
 use crate::linux::{console, namespaces, procfs};
 use crate::spawn::channel::{self, Channel, Msg};
 use crate::spawn::init::{self, InitArgs};
@@ -18,7 +19,7 @@ use crate::{logging, seccomp, timefmt};
 use anyhow::{anyhow, Result};
 use nix::sched::CloneFlags;
 use std::cell::Cell;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct CreateOpts<'a> {
@@ -179,6 +180,7 @@ fn spawn_init(
             namespaces::write_id_maps(cloned.pid, plan)?;
         }
     }
+    send_mount_trees(plan, &chan, cloned.pid)?;
     // The init waits for Proceed, so the limits are in force before it runs anything of
     // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
     if let (Some(cg), Some(cp)) = (cgroup, &p.cgroup) {
@@ -190,6 +192,20 @@ fn spawn_init(
     }
     let pid = drive_init(o, plan, &chan, cloned.pid, guard)?;
     Ok((pid, chan))
+}
+
+/// [0] The bind sources the init cannot open itself, opened as host root in its mount
+/// namespace (see `linux::rootfs::trees`).
+fn send_mount_trees(plan: &Plan, chan: &Channel, pid: i32) -> Result<()> {
+    if !plan.mounts.iter().any(|m| trees::opened_by_parent(plan, m)) {
+        return Ok(());
+    }
+    let _t = logging::step("create: bind sources");
+    let opened = namespaces::in_mount_ns_of(pid, || trees::open_for_init(plan))?;
+    for (index, fd) in opened {
+        chan.send_with_fd(&Msg::MountTree { index }, fd.as_fd())?;
+    }
+    Ok(())
 }
 
 /// [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].

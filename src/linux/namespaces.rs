@@ -92,6 +92,26 @@ pub fn enter_before_clone(plan: &Plan) -> Result<Restore> {
     Ok(restore)
 }
 
+/// Run `f` standing in the mount namespace of process `pid`, with our own credentials
+/// (host root), then come back to our namespace and working directory.
+pub fn in_mount_ns_of<T>(pid: i32, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let target = File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| {
+        anyhow!(
+            "open mount namespace of {pid}: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    let back = Restore {
+        saved: vec![(CloneFlags::CLONE_NEWNS, own_ns(CloneFlags::CLONE_NEWNS)?)],
+        cwd: Some(File::open(".").context("open working directory")?),
+    };
+    setns(target.as_fd(), CloneFlags::CLONE_NEWNS)
+        .map_err(|e| anyhow!("enter mount namespace of {pid}: {}", errno_text(e)))?;
+    let out = f();
+    back.restore()?;
+    out
+}
+
 pub fn open_ns_path(flag: CloneFlags, path: &Path) -> Result<File> {
     File::open(path).map_err(|e| {
         anyhow!(

@@ -76,17 +76,17 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     // Device modes from the config are exact, not reduced by the caller's umask.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
 
-    // [1] The parent has written our id maps (and, later, placed us in our cgroup).
-    let hook_state = match a.chan.recv().step("wait for parent")? {
-        Some(Msg::Proceed { host_pid }) => crate::spawn::hooks::state_json(
-            a.id,
-            "creating",
-            host_pid,
-            &plan.bundle,
-            &plan.annotations,
-        ),
-        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
-    };
+    // [1] The parent has written our id maps, opened the bind sources we cannot reach
+    // [0] (and, later, placed us in our cgroup).
+    let trees = rootfs::trees::Trees::default();
+    let host_pid = wait_for_parent(&a.chan, &trees).step("wait for parent")?;
+    let hook_state = crate::spawn::hooks::state_json(
+        a.id,
+        "creating",
+        host_pid,
+        &plan.bundle,
+        &plan.annotations,
+    );
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
     // Early, while the host's /proc is still mounted here: the container may have none.
@@ -94,6 +94,7 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     let env = MountEnv {
         userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+        trees,
     };
     let mut before_pivot = || create_hooks(plan, &a.chan, &hook_state);
     rootfs::prepare(plan, &env, a.no_pivot, &mut before_pivot).step("rootfs")?;
@@ -134,6 +135,17 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
             // Nobody reads the channel any more; stderr is where this can still be seen.
             let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
             std::process::exit(1);
+        }
+    }
+}
+
+/// [0] Keep the mount trees the parent sends until [1] Proceed; returns our host pid.
+fn wait_for_parent(chan: &Channel, trees: &rootfs::trees::Trees) -> Result<i32> {
+    loop {
+        match chan.recv_with_fd()? {
+            Some((Msg::MountTree { index }, Some(fd))) => trees.add(index, fd),
+            Some((Msg::Proceed { host_pid }, None)) => return Ok(host_pid),
+            other => return Err(anyhow!("unexpected {other:?}")),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod devices;
 pub mod mounts;
 pub mod paths;
 pub mod remount;
+pub mod trees;
 
 use crate::errors::errno_text;
 use crate::logging;
@@ -60,7 +61,9 @@ pub fn prepare(
 
     {
         let _t = logging::step("rootfs: mounts");
-        mount_all(root.as_fd(), plan, env)?;
+        let res = mount_all(root.as_fd(), plan, env);
+        env.trees.close_all();
+        res?;
     }
     make_cwd(root.as_fd(), plan)?;
 
