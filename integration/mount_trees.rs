@@ -108,3 +108,80 @@ fn userns_bind_keeps_the_hosts_read_only_locked() {
     let _ = Command::new("umount").arg(src).status();
     assert_eq!(out.trim(), "done", "{out}");
 }
+
+/// `<tmp>/src` (world-writable) with `owned5`, owned by 5:5 on disk.
+fn idmap_source(host: &TempDir) -> String {
+    let src = host.path().join("src");
+    fs::create_dir(&src).unwrap();
+    fs::set_permissions(&src, fs::Permissions::from_mode(0o777)).unwrap();
+    let f = src.join("owned5");
+    fs::write(&f, "").unwrap();
+    std::os::unix::fs::chown(&f, Some(5), Some(5)).unwrap();
+    src.to_str().unwrap().to_string()
+}
+
+fn host_owner(path: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).unwrap();
+    format!("{}:{}", m.uid(), m.gid())
+}
+
+/// Runs the bundle; None (with a note) when the kernel refuses to idmap the temp dir's
+/// filesystem, which is the host's business, not berth's.
+fn output_if_idmap_supported(berth: &Berth, b: &Bundle, id: &str) -> Option<String> {
+    let out = berth.run_bundle(b, id, &[]);
+    if out.stderr.contains("support idmapped mounts") {
+        eprintln!(
+            "skipped: the filesystem of {} does not support idmapped mounts: {}",
+            std::env::temp_dir().display(),
+            out.stderr.trim()
+        );
+        return None;
+    }
+    Some(out.ok().stdout)
+}
+
+#[test]
+fn idmapped_bind_without_a_user_namespace() {
+    let berth = Berth::new("idmap-nouserns");
+    let host = TempDir::new("idmap-nouserns");
+    let src = idmap_source(&host);
+    let mut b = Bundle::new("idmap-nouserns");
+    // On disk 0.. is 2000.. through the mount.
+    let maps = json!([{"containerID": 0, "hostID": 2000, "size": 1000}]);
+    b.add_mount(
+        json!({"source": src, "destination": "/mnt/id", "type": "bind",
+        "options": ["bind"], "uidMappings": maps, "gidMappings": maps}),
+    );
+    b.config["process"]["user"] = json!({"uid": 2010, "gid": 2010});
+    b.sh("stat -c %u:%g /mnt/id/owned5; touch /mnt/id/new");
+    let Some(out) = output_if_idmap_supported(&berth, &b, &berth.id("n")) else {
+        return;
+    };
+    assert_eq!(out.trim(), "2005:2005", "owned5 through the mount");
+    let made = std::path::Path::new(&src).join("new");
+    assert_eq!(host_owner(&made), "10:10", "uid 2010's file on disk");
+}
+
+#[test]
+fn idmap_option_takes_the_containers_mappings() {
+    let berth = Berth::new("idmap-userns");
+    let host = TempDir::new("idmap-userns");
+    let src = idmap_source(&host);
+    let mut b = Bundle::new("idmap-userns");
+    add_userns(&mut b);
+    mount_points(&b, &["/mnt/id"]);
+    b.add_mount(bind(&src, "/mnt/id", &["bind", "idmap"]));
+    b.sh("stat -c %u:%g /mnt/id/owned5; touch /mnt/id/new");
+    let Some(out) = output_if_idmap_supported(&berth, &b, &berth.id("u")) else {
+        return;
+    };
+    // Without the idmapping: 65534:65534 (unmapped) and a file of host uid 100000.
+    assert_eq!(out.trim(), "5:5", "owned5 seen from the user namespace");
+    let made = std::path::Path::new(&src).join("new");
+    assert_eq!(
+        host_owner(&made),
+        "0:0",
+        "the container root's file on disk"
+    );
+}

@@ -201,7 +201,8 @@ fn send_mount_trees(plan: &Plan, chan: &Channel, pid: i32) -> Result<()> {
         return Ok(());
     }
     let _t = logging::step("create: bind sources");
-    let opened = namespaces::in_mount_ns_of(pid, || trees::open_for_init(plan))?;
+    let userns = || namespaces::container_userns(plan, pid);
+    let opened = namespaces::in_mount_ns_of(pid, || trees::open_for_init(plan, &userns))?;
     for (index, fd) in opened {
         chan.send_with_fd(&Msg::MountTree { index }, fd.as_fd())?;
     }

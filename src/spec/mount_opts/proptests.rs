@@ -115,7 +115,9 @@ fn render(m: &MountOptions) -> Vec<String> {
     if m.copy_up {
         out.push("tmpcopyup".into());
     }
-    if m.idmap {
+    if m.recursive_idmap {
+        out.push("ridmap".into());
+    } else if m.idmap {
         out.push("idmap".into());
     }
     out
