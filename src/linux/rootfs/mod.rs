@@ -4,6 +4,7 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod mounts;
+mod no_pivot;
 pub mod paths;
 pub mod remount;
 pub mod trees;
@@ -81,7 +82,7 @@ pub fn prepare(
     before_pivot()?;
     let _t = logging::step("rootfs: pivot_root");
     if no_pivot {
-        move_root(&plan.rootfs)
+        no_pivot::move_root(&plan.rootfs)
     } else {
         pivot(root.as_fd())
     }?;
@@ -177,22 +178,6 @@ fn pivot(root: std::os::fd::BorrowedFd) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH)
         .map_err(|e| anyhow!("pivot_root: detach old root: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("pivot_root: chdir /: {}", errno_text(e)))?;
-    Ok(())
-}
-
-/// `--no-pivot`: move the rootfs over "/" and chroot into it (for ramfs roots).
-fn move_root(rootfs: &Path) -> Result<()> {
-    nix::unistd::chdir(rootfs).map_err(|e| anyhow!("no-pivot: chdir: {}", errno_text(e)))?;
-    mount(
-        Some(rootfs),
-        "/",
-        None::<&str>,
-        MsFlags::MS_MOVE,
-        None::<&str>,
-    )
-    .map_err(|e| anyhow!("no-pivot: move rootfs to /: {}", errno_text(e)))?;
-    nix::unistd::chroot(".").map_err(|e| anyhow!("no-pivot: chroot: {}", errno_text(e)))?;
-    nix::unistd::chdir("/").map_err(|e| anyhow!("no-pivot: chdir /: {}", errno_text(e)))?;
     Ok(())
 }
 
