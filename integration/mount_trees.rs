@@ -185,3 +185,63 @@ fn idmap_option_takes_the_containers_mappings() {
         "the container root's file on disk"
     );
 }
+
+/// crun's form of the option, with mappings of its own (not the container's): on disk
+/// 0.. is host 101000.., which the container's user namespace (0 → 100000) shows as 1000..
+#[test]
+fn idmap_option_with_its_own_mappings_in_a_user_namespace() {
+    let berth = Berth::new("idmap-own");
+    let host = TempDir::new("idmap-own");
+    let src = idmap_source(&host);
+    let mut b = Bundle::new("idmap-own");
+    add_userns(&mut b);
+    mount_points(&b, &["/mnt/id"]);
+    let opt = "idmap=uids=0-101000-1000;gids=0-101000-1000";
+    b.add_mount(bind(&src, "/mnt/id", &["bind", opt]));
+    b.config["process"]["user"] = json!({"uid": 1010, "gid": 1010});
+    b.sh("stat -c %u:%g /mnt/id/owned5; touch /mnt/id/new");
+    let Some(out) = output_if_idmap_supported(&berth, &b, &berth.id("o")) else {
+        return;
+    };
+    assert_eq!(
+        out.trim(),
+        "1005:1005",
+        "owned5 seen from the user namespace"
+    );
+    let made = std::path::Path::new(&src).join("new");
+    assert_eq!(host_owner(&made), "10:10", "uid 1010's file on disk");
+}
+
+#[test]
+fn idmap_config_errors_are_one_line_naming_the_key() {
+    let berth = Berth::new("idmap-errors");
+    let host = TempDir::new("idmap-errors");
+    let maps = json!([{"containerID": 0, "hostID": 2000, "size": 10}]);
+    let cases = [
+        // `idmap` alone takes the container's mappings: there are none.
+        (
+            bind(host.path_str(), "/mnt/id", &["bind", "idmap"]),
+            "mounts[6].uidMappings: missing",
+        ),
+        (
+            json!({"source": "tmpfs", "destination": "/mnt/id", "type": "tmpfs",
+                   "uidMappings": maps, "gidMappings": maps}),
+            "mounts[6].uidMappings: idmapped mounts must be bind mounts",
+        ),
+        (
+            json!({"source": host.path_str(), "destination": "/mnt/id", "type": "bind",
+                   "options": ["bind"], "uidMappings": maps}),
+            "mounts[6].gidMappings: missing",
+        ),
+    ];
+    for (i, (mount, want)) in cases.into_iter().enumerate() {
+        let mut b = Bundle::new("idmap-errors");
+        b.add_mount(mount);
+        let out = berth
+            .run_bundle(&b, &berth.id(&format!("e{i}")), &[])
+            .fails();
+        let line = out.single_error_line();
+        assert!(line.contains(want), "{line}");
+        assert!(berth.state_entries().is_empty(), "left behind: {out}");
+    }
+}

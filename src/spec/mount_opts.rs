@@ -66,6 +66,8 @@ pub struct MountOptions {
     pub idmap: bool,
     /// "ridmap" was given: the idmapping covers every mount of an rbind.
     pub recursive_idmap: bool,
+    /// crun's "idmap=uids=0-1000-10;gids=0-1000-10" (or "ridmap="): the value.
+    pub idmap_value: Option<String>,
     /// "tmpcopyup" was given: copy the image's content at the destination
     /// into the new tmpfs.
     pub copy_up: bool,
@@ -84,6 +86,7 @@ impl Default for MountOptions {
             recursive_attrs: RecursiveAttrs::default(),
             idmap: false,
             recursive_idmap: false,
+            idmap_value: None,
             copy_up: false,
         }
     }
@@ -304,7 +307,14 @@ pub fn parse(options: &[String]) -> MountOptions {
                     m.idmap = true;
                     m.recursive_idmap = true;
                 }
-                _ => m.data.push(opt.to_string()),
+                _ => match opt.split_once('=') {
+                    Some((kind @ ("idmap" | "ridmap"), value)) => {
+                        m.idmap = true;
+                        m.recursive_idmap = kind == "ridmap";
+                        m.idmap_value = Some(value.to_string());
+                    }
+                    _ => m.data.push(opt.to_string()),
+                },
             }
         }
     }

@@ -124,8 +124,7 @@ fn mount_plan(bundle: &Path, index: usize, m: &Mount, userns: bool) -> Result<Mo
     let opts = mount_opts::parse(&options);
     let fstype = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || fstype == "bind";
-    let idmap =
-        super::mount_idmap::idmap_plan(&key, m, opts.idmap, opts.recursive_idmap, bind, userns)?;
+    let idmap = super::mount_idmap::idmap_plan(&key, m, &opts, bind, userns)?;
     if fstype.is_empty() && !bind {
         bail!("{key}.type: missing (and the options have no bind)");
     }
