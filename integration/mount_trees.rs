@@ -245,3 +245,25 @@ fn idmap_config_errors_are_one_line_naming_the_key() {
         assert!(berth.state_entries().is_empty(), "left behind: {out}");
     }
 }
+
+/// A container that joins another's user namespace (and makes its mount namespace
+/// under it) gets the trees the same way.
+#[test]
+fn joined_userns_bind_source_only_host_root_can_reach() {
+    let berth = Berth::new("trees-join");
+    let host = TempDir::new("trees-join");
+    let src = private_source(&host);
+    let mut a = Bundle::new("trees-join-a");
+    add_userns(&mut a);
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("a");
+    let apid = berth.start_container(&a, &ida);
+    let mut b = Bundle::new("trees-join-b");
+    b.join_namespace("user", &format!("/proc/{apid}/ns/user"));
+    mount_points(&b, &["/mnt/a"]);
+    b.add_mount(bind(&src, "/mnt/a", &["bind"]));
+    b.sh("cat /mnt/a/foo.txt");
+    let out = berth.output_of(&b);
+    berth.delete_force(&ida).ok();
+    assert_eq!(out, "only-root\n");
+}
