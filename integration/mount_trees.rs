@@ -84,6 +84,28 @@ fn exec_into_userns_container_with_unreachable_bind_source() {
 #[test]
 fn userns_bind_keeps_the_hosts_read_only_locked() {
     let berth = Berth::new("trees-locked");
+    let mut b = Bundle::new("trees-locked");
+    add_userns(&mut b);
+    assert_read_only_stays_locked(&berth, b);
+}
+
+/// The same when the container joins another's user namespace: the parent waits until
+/// the init has made its mount namespace under it.
+#[test]
+fn joined_userns_bind_keeps_the_hosts_read_only_locked() {
+    let berth = Berth::new("trees-locked-join");
+    let mut a = Bundle::new("trees-locked-join-a");
+    add_userns(&mut a);
+    a.args(&["sleep", "3600"]);
+    let ida = berth.id("a");
+    let apid = berth.start_container(&a, &ida);
+    let mut b = Bundle::new("trees-locked-join-b");
+    b.join_namespace("user", &format!("/proc/{apid}/ns/user"));
+    assert_read_only_stays_locked(&berth, b);
+    berth.delete_force(&ida).ok();
+}
+
+fn assert_read_only_stays_locked(berth: &Berth, mut b: Bundle) {
     let host = TempDir::new("trees-locked");
     let src = host.path().join("ro");
     fs::create_dir(&src).unwrap();
@@ -95,8 +117,6 @@ fn userns_bind_keeps_the_hosts_read_only_locked() {
     sh(&format!(
         "mount --bind {src} {src} && mount -o remount,bind,ro {src}"
     ));
-    let mut b = Bundle::new("trees-locked");
-    add_userns(&mut b);
     let caps = json!(["CAP_SYS_ADMIN"]);
     for set in ["bounding", "effective", "permitted"] {
         b.config["process"]["capabilities"][set] = caps.clone();
@@ -104,9 +124,9 @@ fn userns_bind_keeps_the_hosts_read_only_locked() {
     mount_points(&b, &["/mnt/ro"]);
     b.add_mount(bind(src, "/mnt/ro", &["bind"]));
     b.sh("mount -o remount,bind,rw /mnt/ro 2>/dev/null && echo remounted; touch /mnt/ro/x 2>/dev/null && echo wrote; echo done");
-    let out = berth.output_of(&b);
+    let out = berth.run_bundle(&b, &berth.id("l"), &[]);
     let _ = Command::new("umount").arg(src).status();
-    assert_eq!(out.trim(), "done", "{out}");
+    assert_eq!(out.ok().stdout.trim(), "done");
 }
 
 /// `<tmp>/src` (world-writable) with `owned5`, owned by 5:5 on disk.

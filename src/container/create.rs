@@ -180,7 +180,6 @@ fn spawn_init(
             namespaces::write_id_maps(cloned.pid, plan)?;
         }
     }
-    send_mount_trees(plan, &chan, cloned.pid)?;
     // The init waits for Proceed, so the limits are in force before it runs anything of
     // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
     if let (Some(cg), Some(cp)) = (cgroup, &p.cgroup) {
@@ -194,12 +193,9 @@ fn spawn_init(
     Ok((pid, chan))
 }
 
-/// [0] The bind sources the init cannot open itself, opened as host root in its mount
-/// namespace (see `linux::rootfs::trees`).
+/// [1b] The bind sources the init cannot open itself, opened as host root in its mount
+/// namespace, now that it has made it (see `linux::rootfs::trees`).
 fn send_mount_trees(plan: &Plan, chan: &Channel, pid: i32) -> Result<()> {
-    if !plan.mounts.iter().any(|m| trees::opened_by_parent(plan, m)) {
-        return Ok(());
-    }
     let _t = logging::step("create: bind sources");
     let userns = || namespaces::container_userns(plan, pid);
     let opened = namespaces::in_mount_ns_of(pid, || trees::open_for_init(plan, &userns))?;
@@ -222,21 +218,30 @@ fn drive_init(
     chan.send(&Msg::Proceed { host_pid: pid })?;
     let _t = logging::step("create: init setup");
     let mut pid = pid;
-    parent::wait_ready(chan, &mut pid, guard, "container init", |pid| {
-        let _t = logging::step("create: prestart and createRuntime hooks");
-        let state = state_at(pid, "creating");
-        #[allow(deprecated)]
-        let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
-        let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
-        let res = hooks::run_all("prestart", prestart, &state)
-            .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
-        if res.is_err() {
-            // The spec goes on as for delete: poststop hooks run too.
-            let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
-            hooks::run_all_warn("poststop", poststop, &state_at(pid, "stopped"));
-        }
-        res
-    })?;
+    parent::wait_ready(
+        chan,
+        &mut pid,
+        guard,
+        "container init",
+        |req, pid| match req {
+            parent::Request::MountTrees => send_mount_trees(plan, chan, pid),
+            parent::Request::Hooks => {
+                let _t = logging::step("create: prestart and createRuntime hooks");
+                let state = state_at(pid, "creating");
+                #[allow(deprecated)]
+                let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
+                let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
+                let res = hooks::run_all("prestart", prestart, &state)
+                    .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
+                if res.is_err() {
+                    // The spec goes on as for delete: poststop hooks run too.
+                    let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
+                    hooks::run_all_warn("poststop", poststop, &state_at(pid, "stopped"));
+                }
+                res
+            }
+        },
+    )?;
     Ok(pid)
 }
 

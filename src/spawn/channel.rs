@@ -5,10 +5,11 @@
 //!   ─────────────────────                       ───────────────────
 //!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
 //!   write uid_map/gid_map (user namespace)
-//!   [0] MountTree{index} + fd, per bind ─────▶  kept for mounts[index]
-//!       source opened as host root
-//!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces,
-//!                                               mounts, /dev
+//!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces
+//!   [1b] open bind sources as host root  ◀───  [1b] OpenTrees (only if it needs any)
+//!        in the init's mount namespace,
+//!        MountTree{index} + fd each, then
+//!        TreesDone ──────────────────────────▶  mounts, /dev
 //!   [1a] run prestart + createRuntime  ◀──────  [1a] RunHooks (only if there are any)
 //!        hooks, send HooksDone ──────────────▶  run createContainer hooks,
 //!                                               pivot_root, hostname,
@@ -36,9 +37,14 @@ pub enum Msg {
     /// seccomp agent) shows; the child builds that JSON itself, so no message carries
     /// data of the config's size (annotations may be large).
     Proceed { host_pid: i32 },
-    /// [0] parent → init, with an fd (SCM_RIGHTS): the detached mount tree of
-    /// `mounts[index]`'s source, opened by the parent (see `linux::rootfs::trees`).
+    /// [1b] init → parent: my namespaces are made; open the bind sources I cannot
+    /// (see `linux::rootfs::trees`).
+    OpenTrees,
+    /// [1b] parent → init, with an fd (SCM_RIGHTS): the detached mount tree of
+    /// `mounts[index]`'s source.
     MountTree { index: usize },
+    /// [1b] parent → init: every tree is sent.
+    TreesDone,
     /// [1a] init → parent: mounts are done; run prestart and createRuntime hooks now.
     RunHooks,
     /// [1a] parent → init: those hooks succeeded.

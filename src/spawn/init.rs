@@ -76,19 +76,20 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     // Device modes from the config are exact, not reduced by the caller's umask.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
 
-    // [1] The parent has written our id maps, opened the bind sources we cannot reach
-    // [0] (and, later, placed us in our cgroup).
-    let trees = rootfs::trees::Trees::default();
-    let host_pid = wait_for_parent(&a.chan, &trees).step("wait for parent")?;
-    let hook_state = crate::spawn::hooks::state_json(
-        a.id,
-        "creating",
-        host_pid,
-        &plan.bundle,
-        &plan.annotations,
-    );
+    // [1] The parent has written our id maps (and, later, placed us in our cgroup).
+    let hook_state = match a.chan.recv().step("wait for parent")? {
+        Some(Msg::Proceed { host_pid }) => crate::spawn::hooks::state_json(
+            a.id,
+            "creating",
+            host_pid,
+            &plan.bundle,
+            &plan.annotations,
+        ),
+        other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    };
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
+    let trees = receive_trees(plan, &a.chan).step("bind sources")?;
     // Early, while the host's /proc is still mounted here: the container may have none.
     process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
@@ -139,12 +140,24 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     }
 }
 
-/// [0] Keep the mount trees the parent sends until [1] Proceed; returns our host pid.
-fn wait_for_parent(chan: &Channel, trees: &rootfs::trees::Trees) -> Result<i32> {
+/// [1b] The bind sources we cannot open ourselves, from the parent, once our mount
+/// namespace exists: opened there, they keep the host's locked flags.
+fn receive_trees(plan: &Plan, chan: &Channel) -> Result<rootfs::trees::Trees> {
+    let trees = rootfs::trees::Trees::default();
+    if !plan
+        .mounts
+        .iter()
+        .any(|m| rootfs::trees::opened_by_parent(plan, m))
+    {
+        return Ok(trees);
+    }
+    chan.send(&Msg::OpenTrees)?;
     loop {
         match chan.recv_with_fd()? {
             Some((Msg::MountTree { index }, Some(fd))) => trees.add(index, fd),
-            Some((Msg::Proceed { host_pid }, None)) => return Ok(host_pid),
+            Some((Msg::TreesDone, None)) => return Ok(trees),
+            // The parent reports its failure itself and kills us.
+            None => std::process::exit(1),
             other => return Err(anyhow!("unexpected {other:?}")),
         }
     }
