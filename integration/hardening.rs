@@ -299,3 +299,33 @@ fn exec_child_is_not_dumpable() {
         &got[..got.len().min(3)]
     );
 }
+
+/// runc's no_pivot.bats: with --no-pivot the host's /proc must not stay in the
+/// container's mount namespace, or the kernel would let a process in a new user
+/// namespace mount a fresh, unmasked proc (and reach /proc/sysrq-trigger).
+#[test]
+fn no_pivot_leaves_no_bare_proc_to_mount_again() {
+    let berth = Berth::new("hard-nopivot-proc");
+    let mut b = Bundle::new("hard-nopivot-proc");
+    b.args(&[
+        "unshare",
+        "-mrpf",
+        "sh",
+        "-c",
+        "mount -t proc none /proc && echo mounted",
+    ]);
+    for set in ["bounding", "permitted"] {
+        b.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("CAP_SETFCAP"));
+    }
+    let out = berth.run_bundle(&b, &berth.id("np"), &["--no-pivot"]);
+    assert!(!out.success(), "{out}");
+    assert!(!out.stdout.contains("mounted"), "{out}");
+    assert!(out.stderr.contains("mount: permission denied"), "{out}");
+    // The same without --no-pivot: refused as well (the masks keep the container's
+    // own proc from being fully visible).
+    let out = berth.run_bundle(&b, &berth.id("p"), &[]);
+    assert!(out.stderr.contains("mount: permission denied"), "{out}");
+}

@@ -18,6 +18,7 @@ mod fds;
 mod hardening;
 mod hooks;
 mod lifecycle;
+mod mount_trees;
 mod namespaces;
 mod notify;
 mod process;

@@ -8,6 +8,7 @@ use super::teardown::Remains;
 use super::{pidfile, Container};
 use crate::cgroups::{self, Cgroup};
 use crate::errors::errno_text;
+use crate::linux::rootfs::trees;
 use crate::linux::{console, namespaces, procfs};
 use crate::spawn::channel::{self, Channel, Msg};
 use crate::spawn::init::{self, InitArgs};
@@ -18,7 +19,7 @@ use crate::{logging, seccomp, timefmt};
 use anyhow::{anyhow, Result};
 use nix::sched::CloneFlags;
 use std::cell::Cell;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 pub struct CreateOpts<'a> {
@@ -192,6 +193,18 @@ fn spawn_init(
     Ok((pid, chan))
 }
 
+/// [1b] The bind sources the init cannot open itself, opened as host root in its mount
+/// namespace, now that it has made it (see `linux::rootfs::trees`).
+fn send_mount_trees(plan: &Plan, chan: &Channel, pid: i32) -> Result<()> {
+    let _t = logging::step("create: bind sources");
+    let userns = || namespaces::container_userns(plan, pid);
+    let opened = namespaces::in_mount_ns_of(pid, || trees::open_for_init(plan, &userns))?;
+    for (index, fd) in opened {
+        chan.send_with_fd(&Msg::MountTree { index }, fd.as_fd())?;
+    }
+    Ok(())
+}
+
 /// [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
 fn drive_init(
     o: &CreateOpts,
@@ -205,21 +218,30 @@ fn drive_init(
     chan.send(&Msg::Proceed { host_pid: pid })?;
     let _t = logging::step("create: init setup");
     let mut pid = pid;
-    parent::wait_ready(chan, &mut pid, guard, "container init", |pid| {
-        let _t = logging::step("create: prestart and createRuntime hooks");
-        let state = state_at(pid, "creating");
-        #[allow(deprecated)]
-        let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
-        let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
-        let res = hooks::run_all("prestart", prestart, &state)
-            .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
-        if res.is_err() {
-            // The spec goes on as for delete: poststop hooks run too.
-            let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
-            hooks::run_all_warn("poststop", poststop, &state_at(pid, "stopped"));
-        }
-        res
-    })?;
+    parent::wait_ready(
+        chan,
+        &mut pid,
+        guard,
+        "container init",
+        |req, pid| match req {
+            parent::Request::MountTrees => send_mount_trees(plan, chan, pid),
+            parent::Request::Hooks => {
+                let _t = logging::step("create: prestart and createRuntime hooks");
+                let state = state_at(pid, "creating");
+                #[allow(deprecated)]
+                let prestart = plan.hooks.prestart().as_deref().unwrap_or(&[]);
+                let create_runtime = plan.hooks.create_runtime().as_deref().unwrap_or(&[]);
+                let res = hooks::run_all("prestart", prestart, &state)
+                    .and_then(|()| hooks::run_all("createRuntime", create_runtime, &state));
+                if res.is_err() {
+                    // The spec goes on as for delete: poststop hooks run too.
+                    let poststop = plan.hooks.poststop().as_deref().unwrap_or(&[]);
+                    hooks::run_all_warn("poststop", poststop, &state_at(pid, "stopped"));
+                }
+                res
+            }
+        },
+    )?;
     Ok(pid)
 }
 

@@ -217,8 +217,8 @@ fn launch(
         let _t = logging::step("exec: child setup");
         let mut pid = cloned.pid;
         let what = "the exec'd process";
-        parent::wait_ready(&chan, &mut pid, &mut guard, what, |_| {
-            bail!("{what}: unexpected hooks request")
+        parent::wait_ready(&chan, &mut pid, &mut guard, what, |req, _| {
+            bail!("{what}: unexpected request {req:?}")
         })?;
         parent::wait_exec(&chan, pid, what)?;
     }

@@ -42,6 +42,7 @@ pub fn prepare(state_dir: &Path, plan: &mut Plan) -> Result<()> {
         destination: PathBuf::from(IN_CONTAINER_DIR),
         fstype: "bind".to_string(),
         opts: mount_opts::parse(&options),
+        idmap: None,
     });
     plan.process
         .env

@@ -92,6 +92,26 @@ pub fn enter_before_clone(plan: &Plan) -> Result<Restore> {
     Ok(restore)
 }
 
+/// Run `f` standing in the mount namespace of process `pid`, with our own credentials
+/// (host root), then come back to our namespace and working directory.
+pub fn in_mount_ns_of<T>(pid: i32, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let target = File::open(format!("/proc/{pid}/ns/mnt")).map_err(|e| {
+        anyhow!(
+            "open mount namespace of {pid}: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    let back = Restore {
+        saved: vec![(CloneFlags::CLONE_NEWNS, own_ns(CloneFlags::CLONE_NEWNS)?)],
+        cwd: Some(File::open(".").context("open working directory")?),
+    };
+    setns(target.as_fd(), CloneFlags::CLONE_NEWNS)
+        .map_err(|e| anyhow!("enter mount namespace of {pid}: {}", errno_text(e)))?;
+    let out = f();
+    back.restore()?;
+    out
+}
+
 pub fn open_ns_path(flag: CloneFlags, path: &Path) -> Result<File> {
     File::open(path).map_err(|e| {
         anyhow!(
@@ -125,19 +145,58 @@ fn map_text(maps: &[IdMap]) -> String {
 
 /// Write the init's uid_map and gid_map (from the parent, which is privileged).
 pub fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
-    std::fs::write(format!("/proc/{pid}/uid_map"), map_text(&plan.uid_map)).map_err(|e| {
-        anyhow!(
-            "linux.uidMappings: write uid_map: {}",
-            crate::errors::describe_io(&e)
-        )
-    })?;
-    std::fs::write(format!("/proc/{pid}/gid_map"), map_text(&plan.gid_map)).map_err(|e| {
-        anyhow!(
-            "linux.gidMappings: write gid_map: {}",
-            crate::errors::describe_io(&e)
-        )
-    })?;
+    write_maps(pid, &plan.uid_map, &plan.gid_map, "linux.")
+}
+
+/// `key` prefixes the config keys in errors ("linux.", "mounts[2].").
+fn write_maps(pid: i32, uid: &[IdMap], gid: &[IdMap], key: &str) -> Result<()> {
+    for (file, maps, what) in [
+        ("uid_map", uid, "uidMappings"),
+        ("gid_map", gid, "gidMappings"),
+    ] {
+        std::fs::write(format!("/proc/{pid}/{file}"), map_text(maps)).map_err(|e| {
+            anyhow!(
+                "{key}{what}: write {file}: {}",
+                crate::errors::describe_io(&e)
+            )
+        })?;
+    }
     Ok(())
+}
+
+/// A user namespace with these maps (an idmapped mount's): made by a helper process
+/// that only waits to be killed; the fd returned keeps the namespace alive.
+pub fn userns_with_maps(uid: &[IdMap], gid: &[IdMap], key: &str) -> Result<File> {
+    use crate::linux::sys::{self, Forked};
+    let flags = CloneFlags::CLONE_NEWUSER.bits() as u64;
+    let pid = match sys::clone_process(flags)
+        .map_err(|e| anyhow!("{key}uidMappings: new user namespace: {e}"))?
+    {
+        Forked::Child => {
+            let _ = sys::set_parent_death_signal(libc::SIGKILL);
+            loop {
+                nix::unistd::pause();
+            }
+        }
+        Forked::Parent(pid) => pid,
+    };
+    let res = write_maps(pid, uid, gid, key).and_then(|()| {
+        File::open(format!("/proc/{pid}/ns/user"))
+            .map_err(|e| anyhow!("{key}uidMappings: open user namespace: {e}"))
+    });
+    let pid = nix::unistd::Pid::from_raw(pid);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
+    res
+}
+
+/// The container's user namespace, once the init exists (and its maps are written).
+pub fn container_userns(plan: &Plan, pid: i32) -> Result<File> {
+    if let Some(j) = plan.namespaces.joins(CloneFlags::CLONE_NEWUSER) {
+        return open_ns_path(j.flag, &j.path);
+    }
+    File::open(format!("/proc/{pid}/ns/user"))
+        .map_err(|e| anyhow!("open the container's user namespace: {e}"))
 }
 
 #[cfg(test)]

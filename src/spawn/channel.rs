@@ -5,8 +5,11 @@
 //!   ─────────────────────                       ───────────────────
 //!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
 //!   write uid_map/gid_map (user namespace)
-//!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces,
-//!                                               mounts, /dev
+//!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces
+//!   [1b] open bind sources as host root  ◀───  [1b] OpenTrees (only if it needs any)
+//!        in the init's mount namespace,
+//!        MountTree{index} + fd each, then
+//!        TreesDone ──────────────────────────▶  mounts, /dev
 //!   [1a] run prestart + createRuntime  ◀──────  [1a] RunHooks (only if there are any)
 //!        hooks, send HooksDone ──────────────▶  run createContainer hooks,
 //!                                               pivot_root, hostname,
@@ -25,7 +28,7 @@
 use anyhow::{Context, Result};
 use nix::sys::socket::{recv, socketpair, AddressFamily, MsgFlags, SockFlag, SockType};
 use serde::{Deserialize, Serialize};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum Msg {
@@ -34,6 +37,14 @@ pub enum Msg {
     /// seccomp agent) shows; the child builds that JSON itself, so no message carries
     /// data of the config's size (annotations may be large).
     Proceed { host_pid: i32 },
+    /// [1b] init → parent: my namespaces are made; open the bind sources I cannot
+    /// (see `linux::rootfs::trees`).
+    OpenTrees,
+    /// [1b] parent → init, with an fd (SCM_RIGHTS): the detached mount tree of
+    /// `mounts[index]`'s source.
+    MountTree { index: usize },
+    /// [1b] parent → init: every tree is sent.
+    TreesDone,
     /// [1a] init → parent: mounts are done; run prestart and createRuntime hooks now.
     RunHooks,
     /// [1a] parent → init: those hooks succeeded.
@@ -97,6 +108,26 @@ impl Channel {
                 Err(_) => return true,
             }
         }
+    }
+
+    /// Send a message with one fd attached (a packet: the fd arrives with it).
+    pub fn send_with_fd(&self, msg: &Msg, fd: std::os::fd::BorrowedFd) -> Result<()> {
+        let buf = serde_json::to_vec(msg)?;
+        crate::linux::sys::send_with_fd(self.fd.as_fd(), &buf, fd)
+            .context("send to init channel")?;
+        Ok(())
+    }
+
+    /// Receive one of the parent's (small) messages with the fd it may carry.
+    pub fn recv_with_fd(&self) -> Result<Option<(Msg, Option<OwnedFd>)>> {
+        let mut buf = [0u8; 4096];
+        let (n, fds) = crate::linux::sys::recv_with_fds(self.fd.as_fd(), &mut buf)
+            .context("receive from init channel")?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let msg = serde_json::from_slice(&buf[..n]).context("bad message on init channel")?;
+        Ok(Some((msg, fds.into_iter().next())))
     }
 
     /// Receive one message, whatever its size; `Ok(None)` means the other side closed

@@ -89,11 +89,13 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     };
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
+    let trees = receive_trees(plan, &a.chan).step("bind sources")?;
     // Early, while the host's /proc is still mounted here: the container may have none.
     process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
         userns,
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
+        trees,
     };
     let mut before_pivot = || create_hooks(plan, &a.chan, &hook_state);
     rootfs::prepare(plan, &env, a.no_pivot, &mut before_pivot).step("rootfs")?;
@@ -134,6 +136,29 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
             // Nobody reads the channel any more; stderr is where this can still be seen.
             let _ = writeln!(std::io::stderr(), "berth: init: {e:#}");
             std::process::exit(1);
+        }
+    }
+}
+
+/// [1b] The bind sources we cannot open ourselves, from the parent, once our mount
+/// namespace exists: opened there, they keep the host's locked flags.
+fn receive_trees(plan: &Plan, chan: &Channel) -> Result<rootfs::trees::Trees> {
+    let trees = rootfs::trees::Trees::default();
+    if !plan
+        .mounts
+        .iter()
+        .any(|m| rootfs::trees::opened_by_parent(plan, m))
+    {
+        return Ok(trees);
+    }
+    chan.send(&Msg::OpenTrees)?;
+    loop {
+        match chan.recv_with_fd()? {
+            Some((Msg::MountTree { index }, Some(fd))) => trees.add(index, fd),
+            Some((Msg::TreesDone, None)) => return Ok(trees),
+            // The parent reports its failure itself and kills us.
+            None => std::process::exit(1),
+            other => return Err(anyhow!("unexpected {other:?}")),
         }
     }
 }

@@ -97,15 +97,25 @@ pub fn clone_child(
     }
 }
 
+/// What an init asks its parent for before Ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Request {
+    /// [1a] Run the prestart and createRuntime hooks.
+    Hooks,
+    /// [1b] Open and send the bind sources the init cannot (MountTree messages).
+    MountTrees,
+}
+
 /// [2] Read the child's messages until Ready. `what` names the child in errors.
-/// `on_hooks` runs the parent's share of the create-phase hooks when the init asks [1a].
+/// `on_request` does the parent's share when the init asks [1a] [1b]; the reply that
+/// lets the init go on follows.
 /// An init that had to fork once more reports its real pid, which the guard takes over.
 pub fn wait_ready(
     chan: &Channel,
     pid: &mut i32,
     guard: &mut Guard,
     what: &str,
-    mut on_hooks: impl FnMut(i32) -> Result<()>,
+    mut on_request: impl FnMut(Request, i32) -> Result<()>,
 ) -> Result<()> {
     loop {
         match chan.recv()? {
@@ -119,8 +129,12 @@ pub fn wait_ready(
                 guard.watch(real);
             }
             Some(Msg::RunHooks) => {
-                on_hooks(*pid)?;
+                on_request(Request::Hooks, *pid)?;
                 chan.send(&Msg::HooksDone)?;
+            }
+            Some(Msg::OpenTrees) => {
+                on_request(Request::MountTrees, *pid)?;
+                chan.send(&Msg::TreesDone)?;
             }
             Some(Msg::Failed { step, error }) => {
                 logging::debug(&format!("{what} failed at step {step}"));

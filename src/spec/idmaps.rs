@@ -12,7 +12,7 @@ pub struct IdMap {
     pub size: u32,
 }
 
-fn id_maps(list: Option<&[LinuxIdMapping]>) -> Vec<IdMap> {
+pub(crate) fn id_maps(list: Option<&[LinuxIdMapping]>) -> Vec<IdMap> {
     list.unwrap_or(&[])
         .iter()
         .map(|m| IdMap {

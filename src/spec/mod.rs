@@ -11,6 +11,7 @@ pub mod caps;
 pub mod devices;
 pub mod idmaps;
 mod load;
+pub mod mount_idmap;
 pub mod mount_opts;
 pub mod mounts;
 pub mod namespaces;
@@ -84,7 +85,8 @@ pub fn plan(bundle: &Path, spec: Spec) -> Result<Plan> {
     namespaces::check_mount_namespace(&namespaces, &linux, &spec)?;
     let (hostname, domainname) = uts_names(&spec, &namespaces)?;
     let sysctl = sysctl::sysctl_plan(linux.sysctl().as_ref(), &namespaces)?;
-    let mounts = mounts::mounts_plan(bundle, spec.mounts().as_deref())?;
+    let userns = namespaces.has(nix::sched::CloneFlags::CLONE_NEWUSER);
+    let mounts = mounts::mounts_plan(bundle, spec.mounts().as_deref(), userns)?;
     let root_propagation = mounts::root_propagation(linux.rootfs_propagation().as_deref())?;
     let devices = devices::device_plan(linux.devices().as_deref().unwrap_or(&[]))?;
     Ok(Plan {

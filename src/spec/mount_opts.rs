@@ -64,6 +64,10 @@ pub struct MountOptions {
     pub recursive_attrs: RecursiveAttrs,
     /// "idmap" or "ridmap" was given.
     pub idmap: bool,
+    /// "ridmap" was given: the idmapping covers every mount of an rbind.
+    pub recursive_idmap: bool,
+    /// crun's "idmap=uids=0-1000-10;gids=0-1000-10" (or "ridmap="): the value.
+    pub idmap_value: Option<String>,
     /// "tmpcopyup" was given: copy the image's content at the destination
     /// into the new tmpfs.
     pub copy_up: bool,
@@ -81,6 +85,8 @@ impl Default for MountOptions {
             recursive_bind: false,
             recursive_attrs: RecursiveAttrs::default(),
             idmap: false,
+            recursive_idmap: false,
+            idmap_value: None,
             copy_up: false,
         }
     }
@@ -156,6 +162,8 @@ pub const KNOWN_OPTIONS: &[&str] = &[
     "unbindable",
     "runbindable",
     "tmpcopyup",
+    "idmap",
+    "ridmap",
 ];
 
 /// Options that map to an MS_* flag, as `(clears_the_flag, flag)`. The set
@@ -294,8 +302,19 @@ pub fn parse(options: &[String]) -> MountOptions {
                 // make filesystems such as tmpfs fail with EINVAL.
                 "defaults" | "" => {}
                 "tmpcopyup" => m.copy_up = true,
-                "idmap" | "ridmap" => m.idmap = true,
-                _ => m.data.push(opt.to_string()),
+                "idmap" => m.idmap = true,
+                "ridmap" => {
+                    m.idmap = true;
+                    m.recursive_idmap = true;
+                }
+                _ => match opt.split_once('=') {
+                    Some((kind @ ("idmap" | "ridmap"), value)) => {
+                        m.idmap = true;
+                        m.recursive_idmap = kind == "ridmap";
+                        m.idmap_value = Some(value.to_string());
+                    }
+                    _ => m.data.push(opt.to_string()),
+                },
             }
         }
     }

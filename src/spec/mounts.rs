@@ -17,6 +17,9 @@ pub struct MountPlan {
     pub destination: PathBuf,
     pub fstype: String,
     pub opts: MountOptions,
+    /// Idmapped (`idmap`/`ridmap`, `uidMappings`/`gidMappings`): a bind whose tree the
+    /// parent maps before the init attaches it.
+    pub idmap: Option<super::mount_idmap::MountIdmap>,
 }
 
 impl MountPlan {
@@ -101,24 +104,27 @@ pub fn clean_container_path(p: &Path) -> PathBuf {
 }
 
 /// Every entry of `mounts[]`, in order; relative bind sources are below `bundle`.
-pub fn mounts_plan(bundle: &Path, mounts: Option<&[Mount]>) -> Result<Vec<MountPlan>> {
+/// `userns`: the container has a user namespace (new or joined).
+pub fn mounts_plan(
+    bundle: &Path,
+    mounts: Option<&[Mount]>,
+    userns: bool,
+) -> Result<Vec<MountPlan>> {
     mounts
         .unwrap_or(&[])
         .iter()
         .enumerate()
-        .map(|(i, m)| mount_plan(bundle, i, m))
+        .map(|(i, m)| mount_plan(bundle, i, m, userns))
         .collect()
 }
 
-fn mount_plan(bundle: &Path, index: usize, m: &Mount) -> Result<MountPlan> {
+fn mount_plan(bundle: &Path, index: usize, m: &Mount, userns: bool) -> Result<MountPlan> {
     let key = format!("mounts[{index}]");
     let options = m.options().clone().unwrap_or_default();
     let opts = mount_opts::parse(&options);
-    if opts.idmap {
-        bail!("{key}.options: idmapped mounts are not supported yet");
-    }
     let fstype = m.typ().clone().unwrap_or_default();
     let bind = opts.bind || fstype == "bind";
+    let idmap = super::mount_idmap::idmap_plan(&key, m, &opts, bind, userns)?;
     if fstype.is_empty() && !bind {
         bail!("{key}.type: missing (and the options have no bind)");
     }
@@ -148,6 +154,7 @@ fn mount_plan(bundle: &Path, index: usize, m: &Mount) -> Result<MountPlan> {
         destination: clean_container_path(dest),
         fstype,
         opts,
+        idmap,
     };
     plan.check_proc_destination(&plan.destination)?;
     Ok(plan)
@@ -172,7 +179,7 @@ mod tests {
             "destination": dest, "type": typ, "source": source, "options": options
         }))
         .unwrap();
-        mount_plan(Path::new("/"), 3, &m)
+        mount_plan(Path::new("/"), 3, &m, false)
     }
 
     #[test]

@@ -73,7 +73,7 @@ pub fn features_json() -> serde_json::Value {
             "apparmor": {"enabled": std::path::Path::new("/sys/kernel/security/apparmor").exists()},
             "selinux": {"enabled": std::path::Path::new("/sys/fs/selinux/enforce").exists()},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}},
+            "mountExtensions": {"idmap": {"enabled": true}},
         },
         "annotations": {
             "io.github.seccomp.libseccomp.version": libseccomp,

@@ -4,8 +4,10 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod mounts;
+mod no_pivot;
 pub mod paths;
 pub mod remount;
+pub mod trees;
 
 use crate::errors::errno_text;
 use crate::logging;
@@ -60,7 +62,9 @@ pub fn prepare(
 
     {
         let _t = logging::step("rootfs: mounts");
-        mount_all(root.as_fd(), plan, env)?;
+        let res = mount_all(root.as_fd(), plan, env);
+        env.trees.close_all();
+        res?;
     }
     make_cwd(root.as_fd(), plan)?;
 
@@ -78,7 +82,7 @@ pub fn prepare(
     before_pivot()?;
     let _t = logging::step("rootfs: pivot_root");
     if no_pivot {
-        move_root(&plan.rootfs)
+        no_pivot::move_root(&plan.rootfs)
     } else {
         pivot(root.as_fd())
     }?;
@@ -174,22 +178,6 @@ fn pivot(root: std::os::fd::BorrowedFd) -> Result<()> {
     umount2(".", MntFlags::MNT_DETACH)
         .map_err(|e| anyhow!("pivot_root: detach old root: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("pivot_root: chdir /: {}", errno_text(e)))?;
-    Ok(())
-}
-
-/// `--no-pivot`: move the rootfs over "/" and chroot into it (for ramfs roots).
-fn move_root(rootfs: &Path) -> Result<()> {
-    nix::unistd::chdir(rootfs).map_err(|e| anyhow!("no-pivot: chdir: {}", errno_text(e)))?;
-    mount(
-        Some(rootfs),
-        "/",
-        None::<&str>,
-        MsFlags::MS_MOVE,
-        None::<&str>,
-    )
-    .map_err(|e| anyhow!("no-pivot: move rootfs to /: {}", errno_text(e)))?;
-    nix::unistd::chroot(".").map_err(|e| anyhow!("no-pivot: chroot: {}", errno_text(e)))?;
-    nix::unistd::chdir("/").map_err(|e| anyhow!("no-pivot: chdir /: {}", errno_text(e)))?;
     Ok(())
 }
 

@@ -81,29 +81,25 @@ pub fn mount_entry(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<()
     Ok(())
 }
 
+/// The source as a detached tree (the parent's, or opened here), attached at the
+/// destination: the same path whoever could reach the source.
 fn bind(root: BorrowedFd, m: &MountPlan, env: &MountEnv) -> Result<OwnedFd> {
-    let src = m.source.as_deref().expect("bind mounts have a source");
-    let meta = std::fs::metadata(src).map_err(|e| {
+    let tree = match env.trees.take(m.index) {
+        Some(t) => t,
+        None => super::trees::open_source(m)?,
+    };
+    let is_dir = super::paths::is_dir(tree.as_fd())
+        .map_err(|e| anyhow!("source: stat: {}", crate::errors::describe_io(&e)))?;
+    let target = open_target(root, m, is_dir)?;
+    crate::linux::sys::move_mount(tree.as_fd(), target.as_fd()).map_err(|e| {
+        let src = m.source.as_deref().unwrap_or(Path::new(""));
         anyhow!(
-            "source {}: {}",
+            "bind {}: attach: {}",
             src.display(),
             crate::errors::describe_io(&e)
         )
     })?;
-    let target = open_target(root, m, meta.is_dir())?;
-    let rec = if m.opts.recursive_bind {
-        MsFlags::MS_REC
-    } else {
-        MsFlags::empty()
-    };
-    sys_mount(
-        Some(src),
-        &fd_path(target.as_fd()),
-        None,
-        MsFlags::MS_BIND | rec,
-        None,
-    )
-    .map_err(|e| anyhow!("bind {}: {}", src.display(), errno_text(e)))?;
+    drop(tree);
     // The fd still points below the new mount; open again to reach the mount itself.
     let target = open_in_root(root, &m.destination)?;
     let extra = without_bind(m.opts.flags);

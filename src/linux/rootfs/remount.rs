@@ -14,6 +14,8 @@ pub struct MountEnv {
     pub userns: bool,
     /// The container has its own cgroup namespace (so cgroupfs can be mounted fresh).
     pub cgroupns: bool,
+    /// Bind sources the parent opened (`trees.rs`).
+    pub trees: super::trees::Trees,
 }
 
 /// Flags that only say "bind" and must not reach a plain filesystem mount.

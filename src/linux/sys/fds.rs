@@ -76,11 +76,27 @@ pub fn borrow_fd(fd: i32) -> BorrowedFd<'static> {
 /// delivers a pty master). Returns the fd, close-on-exec, and the message's payload.
 /// Extra fds, if a peer sent more, are closed.
 pub fn recv_fd(sock: BorrowedFd) -> io::Result<(OwnedFd, Vec<u8>)> {
-    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut payload = vec![0u8; 4096];
+    let (len, mut owned) = recv_with_fds(sock, &mut payload)?;
+    payload.truncate(len);
+    if owned.is_empty() {
+        let what = if len == 0 {
+            "the peer closed the socket"
+        } else {
+            "a message without a file descriptor"
+        };
+        return Err(io::Error::new(io::ErrorKind::InvalidData, what));
+    }
+    Ok((owned.remove(0), payload))
+}
+
+/// recvmsg(2) of one message into `payload`, with the fds it carries by SCM_RIGHTS
+/// (none, or up to 4), close-on-exec. Returns the payload's length (0: end-of-file).
+pub fn recv_with_fds(sock: BorrowedFd, payload: &mut [u8]) -> io::Result<(usize, Vec<OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
     let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 4]);
     let (fds, len) = loop {
-        let mut iov = [io::IoSliceMut::new(&mut payload)];
+        let mut iov = [io::IoSliceMut::new(payload)];
         match recvmsg::<()>(
             sock.as_raw_fd(),
             &mut iov,
@@ -100,7 +116,7 @@ pub fn recv_fd(sock: BorrowedFd) -> io::Result<(OwnedFd, Vec<u8>)> {
             }
         }
     };
-    let mut owned: Vec<OwnedFd> = fds
+    let owned = fds
         .into_iter()
         .map(|fd| {
             // SAFETY: the kernel just installed this fd in our table for this message;
@@ -108,16 +124,7 @@ pub fn recv_fd(sock: BorrowedFd) -> io::Result<(OwnedFd, Vec<u8>)> {
             unsafe { OwnedFd::from_raw_fd(fd) }
         })
         .collect();
-    payload.truncate(len);
-    if owned.is_empty() {
-        let what = if len == 0 {
-            "the peer closed the socket"
-        } else {
-            "a message without a file descriptor"
-        };
-        return Err(io::Error::new(io::ErrorKind::InvalidData, what));
-    }
-    Ok((owned.remove(0), payload))
+    Ok((len, owned))
 }
 
 /// Send `payload` with one fd (SCM_RIGHTS) on a stream socket. What the first sendmsg

@@ -17,8 +17,11 @@ pub use bpf::{
     bpf_load_device_filter,
 };
 pub use clone::{clone_process, clone_process_into, Forked};
-pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, send_with_fd};
-pub use mount::{mount_set_readonly, mount_setattr, open_tree_clone};
+pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, recv_with_fds, send_with_fd};
+pub use mount::{
+    mount_set_idmap, mount_set_readonly, mount_setattr, move_mount, open_tree_clone,
+    open_tree_detached,
+};
 pub use process::{
     default_sigpipe, execveat_fd, ioprio_set, join_session_keyring, kill_raw, sched_setattr,
     set_child_subreaper, set_dumpable, set_parent_death_signal, set_personality, setdomainname,

@@ -115,8 +115,11 @@ fn render(m: &MountOptions) -> Vec<String> {
     if m.copy_up {
         out.push("tmpcopyup".into());
     }
-    if m.idmap {
-        out.push("idmap".into());
+    let kind = if m.recursive_idmap { "ridmap" } else { "idmap" };
+    match &m.idmap_value {
+        Some(v) => out.push(format!("{kind}={v}")),
+        None if m.idmap => out.push(kind.into()),
+        None => {}
     }
     out
 }
