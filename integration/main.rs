@@ -26,4 +26,5 @@ mod selfexe;
 mod signals;
 mod spec;
 mod stress;
+mod systemd;
 mod wording;
