@@ -189,3 +189,145 @@ echo "== end =="
         "unit, cgroup or state left: {out}"
     );
 }
+
+/// `--systemd-cgroup` with a cgroupfs path is a config error, before anything is made.
+#[test]
+fn systemd_plain_path_is_refused() {
+    let berth = Berth::new("sd-plain");
+    let mut b = sleeper("sd-plain", "/plain/path");
+    b.write_config();
+    let id = berth.id("plain");
+    let out = berth
+        .run_global(
+            &["--systemd-cgroup"],
+            &["create", "--bundle", b.path_str(), &id],
+        )
+        .fails();
+    let line = out.single_error_line();
+    assert!(
+        line.contains("linux.cgroupsPath") && line.contains("slice:prefix:name"),
+        "{out}"
+    );
+    assert_eq!(berth.state_entries(), Vec::<String>::new());
+}
+
+/// No bus and no systemd (empty /run/dbus and /run/systemd in a private mount namespace):
+/// one error line saying so, and nothing left behind.
+#[test]
+fn systemd_missing_is_one_clear_error() {
+    let berth = Berth::new("sd-nobus");
+    let b = sleeper("sd-nobus", "system.slice:berth:nobus");
+    let id = berth.id("nobus");
+    let script = format!(
+        "mount -t tmpfs none /run/dbus && mount -t tmpfs none /run/systemd && \
+         exec {} --systemd-cgroup create --bundle {} {id}",
+        berth.command().get_program().to_string_lossy()
+            + " --root "
+            + berth.root().to_str().unwrap(),
+        b.path_str()
+    );
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let out = run_command(cmd, CMD_TIMEOUT).fails();
+    let line = out.single_error_line();
+    assert!(line.contains("systemd is not running"), "{out}");
+    assert!(line.contains("/run/dbus/system_bus_socket"), "{out}");
+    assert_eq!(berth.state_entries(), Vec::<String>::new());
+    assert!(
+        crate::cgroups_util::find_cgroups(&id).is_empty(),
+        "cgroup left behind"
+    );
+}
+
+/// A unit of the same name is an error that leaves it alone; a create that fails after
+/// systemd made the unit leaves no unit; a `.slice` name makes a slice.
+#[test]
+fn systemd_unit_exists_failed_create_and_slice() {
+    let id = unique("sdf");
+    let taken = format!("berth-{id}.scope");
+    let b1 = sleeper("sd-exists", &format!("system.slice:berth:{id}"));
+    let mut b2 = sleeper("sd-fails", &format!("system.slice:berth:{id}-bad"));
+    b2.add_mount(
+        json!({"destination": "/x", "type": "bind", "source": "/nonexistent-berth-src",
+        "options": ["bind"]}),
+    );
+    b2.write_config();
+    let slice = format!("berthit{}.slice", id.replace('-', ""));
+    let b3 = sleeper("sd-slice", &format!("system.slice:berth:{slice}"));
+    let script = format!(
+        r#"B="{berth}"
+systemd-run --quiet --unit {taken} --scope sleep 1000 & sleep 0.5
+echo "== exists =="; $B create --bundle {b1} {id} 2>&1; echo "rc=$?"
+systemctl is-active {taken}; ls /run/berth-sdf
+echo "== failed create =="; $B create --bundle {b2} {id}-bad 2>&1 | grep -c nonexistent-berth-src
+systemctl list-units --all --no-legend "berth-{id}-bad*"; ls -d /sys/fs/cgroup/*/system.slice/berth-{id}-bad.scope 2>&1 | grep -v 'No such'; ls /run/berth-sdf
+echo "== slice =="; $B run -d --bundle {b3} {id}-s && systemctl is-active {slice}
+grep -c "/{slice}$" /proc/$($B state {id}-s | grep '"pid"' | grep -o '[0-9]*')/cgroup
+$B delete -f {id}-s && echo deleted
+systemctl list-units --all --no-legend {slice}; ls -d /sys/fs/cgroup/*/{slice} 2>&1 | grep -v 'No such'
+echo "== end =="
+"#,
+        berth = berth_cmd("/run/berth-sdf"),
+        b1 = b1.path_str(),
+        b2 = b2.path_str(),
+        b3 = b3.path_str(),
+    );
+    let Some(out) = in_systemd("hybrid", &script) else {
+        return;
+    };
+    let exists = section(&out, "exists");
+    let mut lines = exists.lines();
+    let err = lines.next().unwrap_or("");
+    assert!(
+        err.contains("linux.cgroupsPath") && err.contains("already exists"),
+        "{out}"
+    );
+    assert_eq!(lines.collect::<Vec<_>>(), ["rc=1", "active"], "{out}");
+    assert_eq!(section(&out, "failed create"), "1\n", "{out}");
+    let s = section(&out, "slice");
+    assert!(s.starts_with("active\n"), "{out}");
+    // Every hierarchy but none-of-ours (0:: and name=systemd count too).
+    let n: usize = s.lines().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    assert!(n >= 9, "init not in the slice everywhere: {out}");
+    assert!(s.ends_with("deleted\n"), "{out}");
+}
+
+/// Pure cgroup v2: the same driver, v2's properties; exec joins the scope.
+#[test]
+fn systemd_scope_on_cgroup_v2() {
+    let id = unique("sdv2");
+    let unit = format!("berth-{id}.scope");
+    let b = sleeper("sd-v2", &format!(":berth:{id}"));
+    let script = format!(
+        r#"B="{berth}"
+echo "== run =="; $B run -d --bundle {bundle} {id} && systemctl show {unit} -p Slice -p Delegate -p ActiveState -p ControlGroup
+echo "== exec =="; $B exec {id} cat /proc/self/cgroup; cat /sys/fs/cgroup/system.slice/{unit}/cgroup.procs | wc -l
+echo "== pause =="; $B pause {id}; cat /sys/fs/cgroup/system.slice/{unit}/cgroup.freeze; $B resume {id}
+echo "== delete =="; $B delete -f {id} && echo deleted
+systemctl list-units --all --no-legend "berth-*"; ls -d /sys/fs/cgroup/system.slice/{unit} 2>&1 | grep -v 'No such'
+echo "== end =="
+"#,
+        berth = berth_cmd("/run/berth-sdv2"),
+        bundle = b.path_str(),
+    );
+    let Some(out) = in_systemd("v2", &script) else {
+        return;
+    };
+    let run = section(&out, "run");
+    for want in [
+        "Slice=system.slice",
+        "Delegate=yes",
+        "ActiveState=active",
+        &format!("ControlGroup=/system.slice/{unit}"),
+    ] {
+        assert!(run.lines().any(|l| l == want), "{want}: {out}");
+    }
+    // (The host's v1 hierarchies still show in /proc/self/cgroup; this view has none.)
+    let exec = section(&out, "exec");
+    assert!(
+        exec.ends_with(&format!("\n0::/system.slice/{unit}\n1\n")),
+        "{out}"
+    );
+    assert_eq!(section(&out, "pause"), "1\n", "{out}");
+    assert_eq!(section(&out, "delete"), "deleted\n", "{out}");
+}

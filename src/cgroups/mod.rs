@@ -194,6 +194,16 @@ impl Cgroup {
             .map(|d| d.path.as_path())
     }
 
+    /// The directories that are the container's own now: all of them, except those of a
+    /// systemd unit not (yet) started, which may be someone else's unit of the same name.
+    pub fn own(&self) -> Cgroup {
+        let mut cg = self.clone();
+        if !self.systemd.as_ref().is_some_and(|u| u.started) {
+            cg.dirs.retain(|d| !d.systemd);
+        }
+        cg
+    }
+
     pub fn dir(&self, t: Target) -> Option<&Path> {
         match t {
             Target::V1(c) => self.v1(c),

@@ -135,6 +135,7 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
 /// warning, as runc gives) or be frozen (the init would hang there before Ready: an
 /// error, in runc's words).
 fn check_cgroup(cg: &Cgroup) -> Result<()> {
+    let cg = &cg.own();
     if cgroups::freezer::is_frozen(cg) {
         return Err(crate::errors::Error::config(
             "linux.cgroupsPath",

@@ -126,6 +126,7 @@ pub fn wait_gone(pid: i32, start: u64, timeout: Duration) -> bool {
 /// that a caller made, maybe shared with another container) is left alone: its other
 /// processes are not ours to kill.
 pub fn remove_cgroup(cg: &Cgroup) -> Result<()> {
+    let cg = &cg.own();
     let unit = cg.systemd.as_ref().is_some_and(|u| u.started);
     if !unit && cg.dirs.iter().all(|d| d.made.is_none()) {
         return Ok(());

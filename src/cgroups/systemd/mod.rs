@@ -88,7 +88,8 @@ pub fn start(cg: &mut Cgroup, plan: &Plan, pid: i32) -> Result<()> {
         prop("TasksAccounting", Val::Bool(true)),
     ];
     if n.is_slice() {
-        props.push(prop("Wants", Val::Str(n.slice.clone())));
+        let wants = Val::Array("s".into(), vec![Val::Str(n.slice.clone())]);
+        props.push(prop("Wants", wants));
     } else {
         props.push(prop("Slice", Val::Str(n.slice.clone())));
         props.push(prop("Delegate", Val::Bool(true)));
