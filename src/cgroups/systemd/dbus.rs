@@ -83,17 +83,23 @@ impl Conn {
         Ok(c)
     }
 
+    /// EXTERNAL authentication, pipelined as sd-bus does it. Asking for fd passing makes
+    /// the server answer only after it has read BEGIN: a call sent right behind BEGIN
+    /// can otherwise sit unread in systemd's buffer (seen on its private socket).
     fn auth(&mut self) -> Result<()> {
         let uid = nix::unistd::geteuid().as_raw().to_string();
         let hex: String = uid.bytes().map(|b| format!("{b:02x}")).collect();
-        let s = self.sock.get_mut();
-        s.write_all(format!("\0AUTH EXTERNAL {hex}\r\n").as_bytes())?;
+        let hello = format!("\0AUTH EXTERNAL {hex}\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n");
+        self.sock.get_mut().write_all(hello.as_bytes())?;
         let mut line = String::new();
         self.sock.read_line(&mut line)?;
         if !line.starts_with("OK ") {
             bail!("authentication refused: {:?}", line.trim_end());
         }
-        self.sock.get_mut().write_all(b"BEGIN\r\n")?;
+        // AGREE_UNIX_FD, or ERROR from a server without fd passing: either way, BEGIN
+        // has been read when this arrives.
+        line.clear();
+        self.sock.read_line(&mut line)?;
         Ok(())
     }
 

@@ -52,7 +52,10 @@ impl Systemd {
         let mut tried = Vec::new();
         for (path, bus) in sockets() {
             match Conn::open(&path, bus, JOB_TIMEOUT) {
-                Ok(conn) => return Ok(Systemd { conn }),
+                Ok(conn) => {
+                    crate::logging::debug(&format!("systemd: through {}", path.display()));
+                    return Ok(Systemd { conn });
+                }
                 Err(e) => tried.push(format!("{e:#}")),
             }
         }

@@ -66,6 +66,13 @@ pub fn parse(cgroups_path: Option<&str>, id: &str, rootless: bool) -> Result<Uni
     } else {
         parent.join(&unit)
     };
+    if rel.as_os_str().is_empty() {
+        return Err(Error::config(
+            KEY,
+            format!("{name:?}: the root slice cannot be a container's"),
+        )
+        .into());
+    }
     Ok(UnitName {
         unit,
         slice: slice.to_string(),
