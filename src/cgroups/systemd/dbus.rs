@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 const METHOD_CALL: u8 = 1;
 const METHOD_RETURN: u8 = 2;
 const ERROR: u8 = 3;
-pub const SIGNAL: u8 = 4;
+const SIGNAL: u8 = 4;
 
 /// The address, interface and member of a call, as D-Bus names them.
 pub struct Call<'a> {
@@ -52,7 +52,7 @@ pub struct Conn {
     sock: BufReader<UnixStream>,
     serial: u32,
     /// Signals read while waiting for a reply, for `wait_signal`.
-    pub pending: Vec<Msg>,
+    pending: Vec<Msg>,
     /// Talking to a bus daemon (Hello and AddMatch), not to systemd directly.
     pub bus: bool,
 }
