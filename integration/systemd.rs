@@ -115,6 +115,8 @@ echo "== inside limits =="; $B exec $ID {create_limits}
 echo "== update =="; $B update --memory 128m --pids-limit 100 --cpu-quota 20000 $ID && echo updated
 systemctl show $U -p MemoryLimit -p TasksMax -p CPUQuotaPerSecUSec
 $B exec $ID {update_limits}
+echo "== devices =="; systemctl set-property --runtime $U DevicePolicy=strict
+$B exec $ID sh -c 'echo x > /dev/null && head -c1 /dev/urandom > /dev/zero && echo usable'
 echo "== pause =="; $B pause $ID; $B state $ID | grep -o '"status": "[a-z]*"'; $B resume $ID; $B state $ID | grep -o '"status": "[a-z]*"'
 echo "== ps =="; $B ps $ID -o pid,args
 echo "== events =="; $B events --stats $ID | grep -o '"limit":[0-9]*' | head -2
@@ -174,6 +176,9 @@ echo "== end =="
     ] {
         assert!(up.contains(want), "{want}: {out}");
     }
+    // systemd writes the device rules again from the unit's DeviceAllow list when it
+    // re-realizes the unit: the list must hold what berth allowed.
+    assert_eq!(section(&out, "devices"), "usable\n", "{out}");
     assert_eq!(
         section(&out, "pause"),
         "\"status\": \"paused\"\n\"status\": \"running\"\n",
