@@ -196,12 +196,14 @@ impl Cgroup {
 
     /// The directories that are the container's own now: all of them, except those of a
     /// systemd unit not (yet) started, which may be someone else's unit of the same name.
-    pub fn own(&self) -> Cgroup {
-        let mut cg = self.clone();
-        if !self.systemd.as_ref().is_some_and(|u| u.started) {
-            cg.dirs.retain(|d| !d.systemd);
+    pub fn own(&self) -> std::borrow::Cow<'_, Cgroup> {
+        let started = self.systemd.as_ref().is_none_or(|u| u.started);
+        if started || !self.dirs.iter().any(|d| d.systemd) {
+            return std::borrow::Cow::Borrowed(self);
         }
-        cg
+        let mut cg = self.clone();
+        cg.dirs.retain(|d| !d.systemd);
+        std::borrow::Cow::Owned(cg)
     }
 
     pub fn dir(&self, t: Target) -> Option<&Path> {
