@@ -28,4 +28,5 @@ mod selfexe;
 mod signals;
 mod spec;
 mod stress;
+mod systemd;
 mod wording;

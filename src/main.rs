@@ -33,9 +33,5 @@ fn main() {
 
 fn setup_logging(cli: &cli::Cli) -> anyhow::Result<()> {
     let format: logging::LogFormat = cli.log_format.parse()?;
-    logging::init(cli.log.as_deref(), format, cli.debug)?;
-    if cli.systemd_cgroup {
-        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    }
-    Ok(())
+    logging::init(cli.log.as_deref(), format, cli.debug)
 }

@@ -75,6 +75,7 @@ pub fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<JoinCgroup> {
         cg: Cgroup {
             mode: cg.mode,
             dirs: Vec::new(),
+            systemd: None,
         },
         v2_named: false,
     };
@@ -109,6 +110,7 @@ pub fn sub_cgroups(cg: &Cgroup, args: &[String]) -> Result<JoinCgroup> {
             controllers: d.controllers.clone(),
             path,
             made: None,
+            ..Default::default()
         });
     }
     Ok(join)
@@ -179,6 +181,7 @@ mod tests {
                 controllers: ctrls.iter().map(|c| c.to_string()).collect(),
                 path: p,
                 made: None,
+                ..Default::default()
             });
         };
         if mode != Mode::Unified {
@@ -188,7 +191,14 @@ mod tests {
         if mode != Mode::Legacy {
             add(&[], "unified");
         }
-        (root, Cgroup { mode, dirs })
+        (
+            root,
+            Cgroup {
+                mode,
+                dirs,
+                systemd: None,
+            },
+        )
     }
 
     fn rel(root: &Path, j: &JoinCgroup) -> Vec<String> {

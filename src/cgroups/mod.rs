@@ -21,6 +21,7 @@ pub mod place;
 pub mod remove;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 pub mod v1;
 pub mod v2;
 
@@ -38,9 +39,12 @@ use std::path::{Path, PathBuf};
 pub struct Cgroup {
     pub mode: Mode,
     pub dirs: Vec<Dir>,
+    /// The systemd unit holding the cgroup (`--systemd-cgroup`); none with cgroupfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<systemd::Unit>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dir {
     /// The v1 controllers of this hierarchy; empty for the v2 one.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -50,6 +54,9 @@ pub struct Dir {
     /// further. `None` when the directory was there before (a cgroup shared with others).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made: Option<PathBuf>,
+    /// systemd makes and removes this directory (the unit's, in a hierarchy it manages).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub systemd: bool,
 }
 
 /// Which directory a write goes to.
@@ -147,6 +154,7 @@ impl Layout {
             mode: cg.mode,
             v1: Vec::new(),
             v2: None,
+            named: None,
         });
         l.v1 = cg
             .dirs
@@ -195,6 +203,18 @@ impl Cgroup {
             .map(|d| d.path.as_path())
     }
 
+    /// The directories that are the container's own now: all of them, except those of a
+    /// systemd unit not (yet) started, which may be someone else's unit of the same name.
+    pub fn own(&self) -> std::borrow::Cow<'_, Cgroup> {
+        let started = self.systemd.as_ref().is_none_or(|u| u.started);
+        if started || !self.dirs.iter().any(|d| d.systemd) {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut cg = self.clone();
+        cg.dirs.retain(|d| !d.systemd);
+        std::borrow::Cow::Owned(cg)
+    }
+
     pub fn dir(&self, t: Target) -> Option<&Path> {
         match t {
             Target::V1(c) => self.v1(c),
@@ -221,6 +241,8 @@ pub struct Prepared {
     /// The device rules, loaded as an eBPF program on the v2 directory (`None` when the
     /// v1 devices controller takes them, as ordinary writes).
     pub bpf: Option<Vec<devices::Rule>>,
+    /// The unit to start (`--systemd-cgroup`).
+    pub systemd: Option<systemd::Plan>,
 }
 
 /// Plan the container's cgroup from its config. `None` when the host has no cgroups.
@@ -228,19 +250,26 @@ pub fn prepare(
     cgroups_path: Option<&Path>,
     res: Option<&LinuxResources>,
     id: &str,
+    use_systemd: bool,
 ) -> Result<Option<Prepared>> {
     let host = CgroupHost::detect()?;
     if host.v1.is_empty() && host.v2.is_none() {
         crate::logging::debug("cgroups: none mounted on this host; the container gets none");
         return Ok(None);
     }
-    let place = path::parse(cgroups_path, id)?;
     let layout = Layout::from_host(&host);
     let empty = LinuxResources::default();
     let res = res.unwrap_or(&empty);
     let mut writes = resources::plan(res, &layout, &v1::Current::default())?;
     let rules = devices::rules(res.devices().as_deref().unwrap_or(&[]))?;
     let v1_devices = host.mode != Mode::Unified && layout.v1.iter().any(|c| c == "devices");
+    let (place, systemd) = if use_systemd {
+        let text = cgroups_path.map(|p| p.to_string_lossy());
+        let sd = systemd::plan(text.as_deref(), id, res, host.mode, &rules)?;
+        (path::Where::Absolute(sd.name.rel.clone()), Some(sd))
+    } else {
+        (path::parse(cgroups_path, id)?, None)
+    };
     let bpf = if v1_devices {
         writes.extend(devices::v1_writes(&rules));
         None
@@ -255,12 +284,20 @@ pub fn prepare(
         place,
         writes,
         bpf,
+        systemd,
     }))
 }
 
 /// The hierarchies the container gets a directory in: the v1 ones, then the v2 one.
+/// With systemd, also its name=systemd one, where it tracks the unit's processes.
 fn hierarchies(p: &Prepared) -> Vec<&mode::Hierarchy> {
-    p.host.v1.iter().chain(p.host.v2.iter()).collect()
+    let named = p.host.named.iter().filter(|_| p.systemd.is_some());
+    p.host
+        .v1
+        .iter()
+        .chain(named)
+        .chain(p.host.v2.iter())
+        .collect()
 }
 
 /// The directories `create` makes, each with the topmost one it will have to make:
@@ -272,17 +309,26 @@ pub fn planned(p: &Prepared) -> Cgroup {
         .into_iter()
         .map(|h| {
             let dir = path::dir_in(h, &proc_cgroup, &p.place);
-            let made = missing(h, &dir).last().map(|d| d.to_path_buf());
+            let by_systemd = p.systemd.is_some() && systemd::manages(h);
+            let made = match by_systemd {
+                true => None,
+                false => missing(h, &dir).last().map(|d| d.to_path_buf()),
+            };
             Dir {
                 controllers: h.controllers.clone(),
                 path: dir,
                 made,
+                systemd: by_systemd,
             }
         })
         .collect();
     Cgroup {
         mode: p.host.mode,
         dirs,
+        systemd: p.systemd.as_ref().map(|s| systemd::Unit {
+            name: s.name.unit.clone(),
+            started: false,
+        }),
     }
 }
 
@@ -292,13 +338,20 @@ pub fn create(p: &Prepared, planned: &Cgroup) -> Result<Cgroup> {
     let mut cg = Cgroup {
         mode: p.host.mode,
         dirs: Vec::new(),
+        systemd: planned.systemd.clone(),
     };
     for (h, d) in hierarchies(p).into_iter().zip(&planned.dirs) {
+        if d.systemd {
+            // Made when systemd starts the unit.
+            cg.dirs.push(d.clone());
+            continue;
+        }
         match make_dir(h, &d.path) {
             Ok(made) => cg.dirs.push(Dir {
                 controllers: h.controllers.clone(),
                 path: d.path.clone(),
                 made,
+                systemd: false,
             }),
             Err(e) => {
                 if let Err(r) = remove::remove(&cg) {

@@ -53,6 +53,8 @@ pub struct CgroupHost {
     pub mode: Mode,
     pub v1: Vec<Hierarchy>,
     pub v2: Option<Hierarchy>,
+    /// systemd's own v1 hierarchy (name=systemd), which only the systemd driver joins.
+    pub named: Option<Hierarchy>,
 }
 
 impl CgroupHost {
@@ -94,10 +96,12 @@ pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> CgroupHost {
                 mount_point: root.to_path_buf(),
                 root: PathBuf::from(m.map_or("/", |m| m.root.as_str())),
             }),
+            named: None,
         };
     }
     let mut v1: Vec<Hierarchy> = Vec::new();
     let mut v2 = None;
+    let mut named = None;
     for (i, m) in mounts.iter().enumerate() {
         let mp = Path::new(&m.mount_point);
         if !mp.starts_with(root) || mp == root || mountinfo::is_shadowed(mounts, i) {
@@ -118,6 +122,9 @@ pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> CgroupHost {
                 .map(str::to_string)
                 .collect();
             if ctrls.is_empty() {
+                if m.super_options.split(',').any(|o| o == "name=systemd") {
+                    named = Some(h(vec!["name=systemd".to_string()]));
+                }
                 continue;
             }
             // The same hierarchy mounted twice (or remounted) counts once.
@@ -132,7 +139,12 @@ pub fn from_mounts(mounts: &[MountInfo], unified: bool) -> CgroupHost {
     } else {
         Mode::Legacy
     };
-    CgroupHost { mode, v1, v2 }
+    CgroupHost {
+        mode,
+        v1,
+        v2,
+        named,
+    }
 }
 
 /// This process's own cgroup in one hierarchy, from /proc/self/cgroup: the line

@@ -64,8 +64,16 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
         back: Vec::new(),
         v2: None,
     };
-    for h in &host.v1 {
-        let Some(d) = cg.dirs.iter().find(|d| d.controllers == h.controllers) else {
+    // Directories systemd makes only once it starts the unit (with the init in it).
+    let started = cg.systemd.as_ref().is_some_and(|u| u.started);
+    let ready = |d: &&super::Dir| !d.systemd || started;
+    for h in host.v1.iter().chain(&host.named) {
+        let Some(d) = cg
+            .dirs
+            .iter()
+            .filter(ready)
+            .find(|d| d.controllers == h.controllers)
+        else {
             continue;
         };
         let own = dir_in(h, &proc_cgroup, &Where::UnderOwn(PathBuf::new()));
@@ -79,7 +87,12 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
             ));
         }
     }
-    if let Some(v2) = cg.v2() {
+    let v2 = cg
+        .dirs
+        .iter()
+        .filter(ready)
+        .find(|d| d.controllers.is_empty());
+    if let Some(v2) = v2.map(|d| d.path.as_path()) {
         let f = std::fs::File::open(v2)
             .map_err(|e| anyhow!("cgroup: open {}: {}", v2.display(), describe_io(&e)))?;
         birth.v2 = Some(f.into());

@@ -97,6 +97,7 @@ impl Fake {
                     controllers: vec![ctrl.to_string()],
                     path: d,
                     made: None,
+                    ..Default::default()
                 });
             }
         }
@@ -110,11 +111,16 @@ impl Fake {
                 controllers: vec![],
                 path: d,
                 made: None,
+                ..Default::default()
             });
         }
         Fake {
             root,
-            cg: Cgroup { mode, dirs },
+            cg: Cgroup {
+                mode,
+                dirs,
+                systemd: None,
+            },
         }
     }
 

@@ -35,6 +35,8 @@ pub struct CreateOpts<'a> {
     pub detach: bool,
     /// `--preserve-fds N`: fds 3..3+N go to the container process.
     pub preserve_fds: u32,
+    /// `--systemd-cgroup`: the cgroup is a systemd unit.
+    pub systemd_cgroup: bool,
 }
 
 /// What `create` leaves for `run`: the container (still locked), and the pty master when
@@ -87,7 +89,7 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         None => None,
     };
     let mut guard = Guard::default();
-    let (pid, chan) = spawn_init(o, &mut p, &dir, cgroup.as_ref(), &mut guard)?;
+    let (pid, chan, cgroup) = spawn_init(o, &mut p, &dir, cgroup, &mut undo, &mut guard)?;
     // The init sent the master before Ready, so it is waiting on the socket.
     let master = p
         .console
@@ -119,7 +121,7 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
     let cgroup = {
         let _t = logging::step("create: plan cgroup");
         let res = plan.resources.as_ref();
-        cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id)?
+        cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id, o.systemd_cgroup)?
     };
     Ok(Prepared {
         plan,
@@ -134,6 +136,7 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
 /// warning, as runc gives) or be frozen (the init would hang there before Ready: an
 /// error, in runc's words).
 fn check_cgroup(cg: &Cgroup) -> Result<()> {
+    let cg = &cg.own();
     if cgroups::freezer::is_frozen(cg) {
         return Err(crate::errors::Error::config(
             "linux.cgroupsPath",
@@ -168,10 +171,11 @@ fn spawn_init(
     o: &CreateOpts,
     p: &mut Prepared,
     dir: &ContainerDir,
-    cgroup: Option<&Cgroup>,
+    mut cgroup: Option<Cgroup>,
+    undo: &mut Undo,
     guard: &mut Guard,
-) -> Result<(i32, Channel)> {
-    let (chan, cloned) = clone_init(o, p, dir, cgroup)?;
+) -> Result<(i32, Channel, Option<Cgroup>)> {
+    let (chan, cloned) = clone_init(o, p, dir, cgroup.as_ref())?;
     guard.watch(cloned.pid);
     let plan = &p.plan;
     {
@@ -182,7 +186,18 @@ fn spawn_init(
     }
     // The init waits for Proceed, so the limits are in force before it runs anything of
     // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
-    if let (Some(cg), Some(cp)) = (cgroup, &p.cgroup) {
+    if let (Some(cg), Some(sd)) = (
+        cgroup.as_mut(),
+        p.cgroup.as_ref().and_then(|c| c.systemd.as_ref()),
+    ) {
+        let _t = logging::step("create: systemd unit");
+        let started = cgroups::systemd::start(cg, sd, cloned.pid);
+        // Recorded either way: what was started is stopped should anything fail.
+        undo.cgroup = Some(cg.clone());
+        dir.save_cgroup(cg)?;
+        started?;
+    }
+    if let (Some(cg), Some(cp)) = (cgroup.as_ref(), &p.cgroup) {
         let _t = logging::step("create: cgroup resources");
         if cloned.move_into_v2 {
             cgroups::place::enter_v2(cg, cloned.pid)?;
@@ -190,7 +205,7 @@ fn spawn_init(
         cgroups::setup(cg, cp)?;
     }
     let pid = drive_init(o, plan, &chan, cloned.pid, guard)?;
-    Ok((pid, chan))
+    Ok((pid, chan, cgroup))
 }
 
 /// [1b] The bind sources the init cannot open itself, opened as host root in its mount

@@ -149,6 +149,7 @@ impl Container {
                 .and_then(|s| s.trim().parse().ok()),
         };
         let writes = cgroups::resources::plan(delta, &Layout::from_cgroup(&cg), &cur)?;
+        cgroups::systemd::update(&cg, delta)?;
         cgroups::apply(&cg, &writes)?;
         self.state.resources = Some(merged);
         self.dir.save(&self.state)

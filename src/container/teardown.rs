@@ -126,7 +126,9 @@ pub fn wait_gone(pid: i32, start: u64, timeout: Duration) -> bool {
 /// that a caller made, maybe shared with another container) is left alone: its other
 /// processes are not ours to kill.
 pub fn remove_cgroup(cg: &Cgroup) -> Result<()> {
-    if cg.dirs.iter().all(|d| d.made.is_none()) {
+    let cg = &cg.own();
+    let unit = cg.systemd.as_ref().is_some_and(|u| u.started);
+    if !unit && cg.dirs.iter().all(|d| d.made.is_none()) {
         return Ok(());
     }
     if !cgroups::kill::pids(cg).is_empty() {
@@ -135,5 +137,6 @@ pub fn remove_cgroup(cg: &Cgroup) -> Result<()> {
             bail!("processes of the container survived SIGKILL");
         }
     }
+    cgroups::systemd::stop(cg)?;
     cgroups::remove::remove(cg)
 }

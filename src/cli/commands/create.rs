@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// Shared by `create` and `run`; `detach` is false only for `run` in the foreground,
 /// the one case where berth itself can drive a terminal.
-pub fn create(root: &Path, a: &CommonCreate, detach: bool) -> Result<Created> {
+pub fn create(root: &Path, a: &CommonCreate, detach: bool, systemd: bool) -> Result<Created> {
     container::create(&CreateOpts {
         root,
         id: &a.id,
@@ -18,9 +18,10 @@ pub fn create(root: &Path, a: &CommonCreate, detach: bool) -> Result<Created> {
         console_socket: a.console_socket.as_deref(),
         detach,
         preserve_fds: a.preserve_fds,
+        systemd_cgroup: systemd,
     })
 }
 
-pub fn run(root: &Path, a: &CommonCreate) -> Result<()> {
-    create(root, a, true).map(drop)
+pub fn run(root: &Path, a: &CommonCreate, systemd: bool) -> Result<()> {
+    create(root, a, true, systemd).map(drop)
 }

@@ -63,7 +63,7 @@ pub fn features_json() -> serde_json::Value {
         "linux": {
             "namespaces": namespace_names(),
             "capabilities": capabilities(),
-            "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false},
+            "cgroup": {"v1": true, "v2": true, "systemd": true, "systemdUser": false},
             "seccomp": {
                 "enabled": true,
                 "actions": crate::spec::seccomp::ACTIONS,

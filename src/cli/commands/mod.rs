@@ -51,12 +51,12 @@ pub fn before_logging(cmd: &Command) -> Result<()> {
 pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
     let root = cli.root.as_path();
     match cmd {
-        Command::Create(a) => create::run(root, &a.common).map(|_| 0),
+        Command::Create(a) => create::run(root, &a.common, cli.systemd_cgroup).map(|_| 0),
         Command::Start(a) => start::run(root, &a.id).map(|_| 0),
         Command::State(a) => state::run(root, &a.id).map(|_| 0),
         Command::Kill(a) => kill::run(root, a).map(|_| 0),
         Command::Delete(a) => delete::run(root, a).map(|_| 0),
-        Command::Run(a) => run::run(root, a),
+        Command::Run(a) => run::run(root, a, cli.systemd_cgroup),
         Command::List(a) => list::run(root, a).map(|_| 0),
         // runc's exec fails with 255, so a caller can tell it from the process's code.
         Command::Exec(a) => exec::run(root, a).map_err(Error::exec),
