@@ -235,16 +235,56 @@ NAME=$(basename "$BERTH")
 LOGS=$CACHE/logs/critest-$NAME
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
-# A short path: the run's unix sockets live below it.
-W=$(mktemp -d /tmp/berth-critest-XXXXXX)
-CNI_STATE_MADE=
-[ -d /var/lib/cni ] || { mkdir -p /var/lib/cni; CNI_STATE_MADE=yes; }
 cgroup_children() {
     { find /sys/fs/cgroup/*/"$CGROUP_PARENT" -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true; } \
         | sort
 }
-cgroup_children > "$W/cgroups.before"
+
+# What a run may leave on the host, checked and removed whatever way the script ends; sets
+# `left` when there was something.
+left=0
+cleanup() {
+    [ -n "${W:-}" ] && [ -d "$W" ] || return 0
+    local p dir i
+    # Processes: the PID namespace is gone, so only one that escaped it could be here.
+    for p in $(pgrep -f "$W/" || true); do
+        log "leftover process $p: $(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)"
+        kill -9 "$p" 2>/dev/null || true
+        left=1
+    done
+    # Container cgroups: the runtimes remove them when containerd deletes a task; what was
+    # still running when the PID namespace ended was killed, but its cgroup stays. The
+    # kernel may still be reaping those processes: a few tries.
+    comm -13 "$W/cgroups.before" <(cgroup_children) > "$W/cgroups.left"
+    if [ -s "$W/cgroups.left" ]; then
+        log "leftover cgroups: $(wc -l < "$W/cgroups.left") (listed in $LOGS/cgroups-left.txt)"
+        cp "$W/cgroups.left" "$LOGS/cgroups-left.txt"
+        left=1
+        for i in 1 2 3 4 5; do
+            while IFS= read -r dir; do
+                find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
+            done < "$W/cgroups.left"
+            [ -z "$(comm -13 "$W/cgroups.before" <(cgroup_children))" ] && break
+            sleep 1
+        done
+    fi
+    for dir in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do
+        [ -d "$dir" ] || continue
+        grep -qxF "$dir" <<< "$PARENT_EXISTED" || rmdir "$dir" 2>/dev/null || true
+    done
+    [ -z "$CNI_STATE_MADE" ] || rmdir /var/lib/cni 2>/dev/null || true
+    rm -rf --one-file-system "$W"
+}
+trap cleanup EXIT
+
 PARENT_EXISTED=$(ls -d /sys/fs/cgroup/*/"$CGROUP_PARENT" 2>/dev/null | sort || true)
+# The CNI plugins keep a cache in /var/lib/cni, whatever the config says: a tmpfs over it
+# inside, and the empty mount point removed again if this made it.
+CNI_STATE_MADE=
+[ -d /var/lib/cni ] || { mkdir -p /var/lib/cni; CNI_STATE_MADE=yes; }
+# A short path: the run's unix sockets live below it.
+W=$(mktemp -d /tmp/berth-critest-XXXXXX)
+cgroup_children > "$W/cgroups.before"
 
 log "berth $BERTH ($BERTH_RUNTIME_TYPE), runc $RUNC; handlers: $HANDLERS; logs in $LOGS"
 T0=$SECONDS
@@ -253,37 +293,7 @@ export W LOGS CRI RUNC BERTH BERTH_RUNTIME_TYPE HANDLERS FOCUS CRITEST_TIMEOUT I
 unshare --mount --net --pid --ipc --uts --fork --mount-proc --propagation slave \
     bash "$SELF" --inside || rc=$?
 [ $rc = 0 ] || log "the run inside the namespaces failed (exit $rc)"
-
-# ---------------------------------------------------------------- leftovers
-
-left=0
-# Processes: the PID namespace is gone, so only one that escaped it could be here.
-for p in $(pgrep -f "$W/" || true); do
-    log "leftover process $p: $(tr '\0' ' ' < /proc/$p/cmdline 2>/dev/null)"
-    kill -9 "$p" 2>/dev/null || true
-    left=1
-done
-if grep -q " $W/" /proc/self/mountinfo; then
-    log "leftover mounts under $W"
-    left=1
-fi
-# Container cgroups of the run: the runtimes remove them when containerd deletes a task;
-# the pid namespace's end kills what was still running, but leaves its cgroups.
-comm -13 "$W/cgroups.before" <(cgroup_children) > "$W/cgroups.left"
-if [ -s "$W/cgroups.left" ]; then
-    log "leftover cgroups: $(wc -l < "$W/cgroups.left") (see $LOGS/cgroups-left.txt)"
-    cp "$W/cgroups.left" "$LOGS/cgroups-left.txt"
-    while IFS= read -r dir; do
-        find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
-    done < "$W/cgroups.left"
-    left=1
-fi
-for dir in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do
-    [ -d "$dir" ] || continue
-    grep -qxF "$dir" <<< "$PARENT_EXISTED" || rmdir "$dir" 2>/dev/null || true
-done
-[ -z "$CNI_STATE_MADE" ] || rmdir /var/lib/cni 2>/dev/null || true
-rm -rf --one-file-system "$W"
+cleanup
 
 # ---------------------------------------------------------------- verdict
 

@@ -15,6 +15,14 @@ import sys
 FAILED = {"failed", "panicked", "timedout", "interrupted", "aborted"}
 
 
+def reason(message):
+    """The failure message's first line, and the CRI's error when there is one."""
+    lines = [l.strip() for l in message.strip().splitlines() if l.strip()]
+    first = lines[0] if lines else ""
+    desc = next((l[l.index("desc = "):] for l in lines if "desc = " in l), "")
+    return (first + (" — " + desc if desc else ""))[:300]
+
+
 def results(path):
     """{spec name: (state, message)} of the selected specs of one report."""
     with open(path) as f:
@@ -49,8 +57,7 @@ def main():
         print(f"{h}: {n['passed']} passed, {n['failed']} failed, {n['skipped']} skipped")
         for name, (state, msg) in sorted(res.items()):
             if state == "failed":
-                first = msg.strip().splitlines()[0] if msg.strip() else ""
-                print(f"  FAIL {name}\n       {first[:200]}")
+                print(f"  FAIL {name}\n       {reason(msg)}")
         for name, (state, msg) in sorted(res.items()):
             if state == "skipped":
                 print(f"  skip {name}: {msg.strip()[:120]}")
