@@ -9,12 +9,13 @@
 # the specs that need anything else are left out by conformance/critest-skip.txt, which gives
 # the reason for each.
 #
-# The containerd runs in private mount, network and PID namespaces (unshare): its config,
-# root, state and socket in a temp dir, a tmpfs over /run (its shims' sockets, the pods'
-# network namespaces, the runtimes' state), a CNI bridge that exists only in the private
-# network namespace. When the run ends, the PID namespace takes every shim and container
-# process with it; what is left on the host is checked (cgroups under critest's /test.slice,
-# mounts, processes) and removed, and reported as a failure.
+# The containerd runs in private mount, network, PID, IPC and UTS namespaces (unshare): its
+# config, root, state, socket and the runtimes' state directories in a temp dir, a tmpfs over
+# /run (its shims' sockets, the pods' network namespaces) and /var/lib/cni, a CNI bridge that
+# exists only in the private network namespace. After the last handler every pod is removed
+# and nothing of them may remain (shims, mounts, runtime state). When the run ends, the PID
+# namespace takes every process with it; what is left on the host (cgroups under critest's
+# /test.slice, processes) is reported as a failure and removed.
 #
 # Env:
 #   BERTH              the berth binary under test (default: target/release/berth)
@@ -83,10 +84,26 @@ inside() {
         run_handler "$h" || rc=1
     done
 
-    crictl_ rmp -af > /dev/null 2>&1 || true
     kill -TERM "$cpid" 2>/dev/null || true
     wait "$cpid" 2>/dev/null || true
     return $rc
+}
+
+# Once every pod is removed, nothing of them may be left: no shim, no container mount, no
+# container in either runtime's state directory (shims exit asynchronously: a few tries).
+check_removed() {
+    local h=$1 i left
+    for i in $(seq 1 20); do
+        left=$( { pgrep -fa containerd-shim || true
+            grep -F " $W/" /proc/self/mountinfo | awk '{print "mount " $5}' || true
+            find "$W/runc-root" "$W/berth-root" -mindepth 2 -maxdepth 2 | sed 's/^/state /'
+        } )
+        [ -z "$left" ] && return 0
+        sleep 0.5
+    done
+    log "handler $h: left after every pod was removed (also in $LOGS/$h-left.txt):"
+    echo "$left" | tee "$LOGS/$h-left.txt" >&2
+    return 1
 }
 
 crictl_() { "$CRI/crictl" --config "$W/crictl.yaml" --timeout 30s "$@"; }
@@ -173,13 +190,15 @@ run_handler() {
     echo "# critest exit status $rc, $((SECONDS - start))s" >> "$LOGS/$h.log"
     # Whatever a failed spec left running goes before the next handler starts.
     crictl_ rmp -af > /dev/null 2>&1 || true
-    [ -s "$LOGS/$h.json" ] || { log "handler $h: no report (critest exit $rc)"; return 1; }
+    local ok=0
+    [ -s "$LOGS/$h.json" ] || { log "handler $h: no report (critest exit $rc)"; ok=1; }
+    check_removed "$h" || ok=1
+    return $ok
 }
 
-if [ "${1:-}" = --inside ]; then
-    inside
-    exit
-fi
+# The outside part, as a function so that bash has read all of it before it runs (an edit
+# of this file during a run cannot change what the run does).
+main() {
 
 # ---------------------------------------------------------------- setup (cached)
 
@@ -304,3 +323,12 @@ python3 "$REPO/conformance/critest_results.py" "$LOGS" $HANDLERS | tee "$LOGS/su
 [ $left = 0 ] || { echo "something was left behind (see above)"; verdict_rc=1; }
 [ $rc = 0 ] || verdict_rc=1
 exit $verdict_rc
+}
+
+if [ "${1:-}" = --inside ]; then
+    inside
+    exit
+fi
+main
+exit
+
