@@ -14,8 +14,8 @@
 # /run (its shims' sockets, the pods' network namespaces) and /var/lib/cni, a CNI bridge that
 # exists only in the private network namespace. After the last handler every pod is removed
 # and nothing of them may remain (shims, mounts, runtime state). When the run ends, the PID
-# namespace takes every process with it; what is left on the host (cgroups under critest's
-# /test.slice, processes) is reported as a failure and removed.
+# namespace takes every process with it; what is left on the host (the containers' cgroups,
+# processes) is reported as a failure and removed.
 #
 # Env:
 #   BERTH              the berth binary under test (default: target/release/berth)
@@ -49,11 +49,19 @@ SKIP_FILE=$REPO/conformance/critest-skip.txt
 CRI=$CACHE/cri-tools
 IMAGES_TAR=$CACHE/images/critest-images.oci.tar
 SANDBOX_IMAGE=localhost/berth-critest/pause:1
-# critest puts every pod under this cgroup parent when the CRI does not report its cgroup
-# driver (containerd 1.6 does not): pkg/common/pod_config.go.
+# critest gives every pod this cgroup parent when the CRI does not report its cgroup driver
+# (containerd 1.6 does not): pkg/common/pod_config.go. containerd 1.6 then writes a
+# container's cgroupsPath in systemd's form, "test.slice:cri-containerd:ID", which the
+# runtimes' cgroupfs driver takes as one directory below their own cgroup.
 CGROUP_PARENT=test.slice
 
 log() { echo "critest: $*" >&2; }
+
+# The cgroups of the pods' containers, in every hierarchy.
+cgroup_children() {
+    { find /sys/fs/cgroup -maxdepth 6 -type d -name "$CGROUP_PARENT:cri-containerd:*" \
+        2>/dev/null || true; } | sort
+}
 
 # ---------------------------------------------------------------- inside the namespaces
 
@@ -97,6 +105,7 @@ check_removed() {
         left=$( { pgrep -fa containerd-shim || true
             grep -F " $W/" /proc/self/mountinfo | awk '{print "mount " $5}' || true
             find "$W/runc-root" "$W/berth-root" -mindepth 2 -maxdepth 2 | sed 's/^/state /'
+            comm -13 "$W/cgroups.before" <(cgroup_children) | sed 's/^/cgroup /'
         } )
         [ -z "$left" ] && return 0
         sleep 0.5
@@ -248,16 +257,12 @@ fi
 
 # One run at a time on this machine: critest's cgroup parent is fixed.
 exec 9> "$CACHE/critest.lock"
-flock 9
+flock -n 9 || { log "waiting for another critest run (lock $CACHE/critest.lock)"; flock 9; }
 
 NAME=$(basename "$BERTH")
 LOGS=$CACHE/logs/critest-$NAME
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
-cgroup_children() {
-    { find /sys/fs/cgroup/*/"$CGROUP_PARENT" -mindepth 1 -maxdepth 1 -type d 2>/dev/null || true; } \
-        | sort
-}
 
 # What a run may leave on the host, checked and removed whatever way the script ends; sets
 # `left` when there was something.
@@ -281,22 +286,19 @@ cleanup() {
         left=1
         for i in 1 2 3 4 5; do
             while IFS= read -r dir; do
+                [ -f "$dir/freezer.state" ] && echo THAWED > "$dir/freezer.state" 2>/dev/null
+                xargs -r kill -9 < "$dir/cgroup.procs" 2>/dev/null || true
                 find "$dir" -depth -type d -exec rmdir {} + 2>/dev/null || true
             done < "$W/cgroups.left"
             [ -z "$(comm -13 "$W/cgroups.before" <(cgroup_children))" ] && break
             sleep 1
         done
     fi
-    for dir in /sys/fs/cgroup/*/"$CGROUP_PARENT"; do
-        [ -d "$dir" ] || continue
-        grep -qxF "$dir" <<< "$PARENT_EXISTED" || rmdir "$dir" 2>/dev/null || true
-    done
     [ -z "$CNI_STATE_MADE" ] || rmdir /var/lib/cni 2>/dev/null || true
     rm -rf --one-file-system "$W"
 }
 trap cleanup EXIT
 
-PARENT_EXISTED=$(ls -d /sys/fs/cgroup/*/"$CGROUP_PARENT" 2>/dev/null | sort || true)
 # The CNI plugins keep a cache in /var/lib/cni, whatever the config says: a tmpfs over it
 # inside, and the empty mount point removed again if this made it.
 CNI_STATE_MADE=
