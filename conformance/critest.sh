@@ -32,7 +32,8 @@
 # Logs: $CONFORMANCE_CACHE/logs/critest-<berth's name>/: <handler>.log (critest's output),
 # <handler>.json (ginkgo's report), containerd.log, summary.txt.
 # Exit status: non-zero when setup failed, a berth-only failure appeared (a spec that failed
-# with berth and passed with runc), or something was left behind.
+# with berth and passed with runc; without both handlers, any failure), or something was
+# left behind.
 
 set -euo pipefail
 

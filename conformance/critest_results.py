@@ -5,7 +5,8 @@ For each handler, LOGS/<handler>.json: one line "<handler>: N passed, M failed, 
 and the failing specs. Specs left out by the selection (critest-skip.txt, FOCUS) are not
 counted; "skipped" are the selected specs that skipped themselves (their reason is printed).
 Then the specs that failed with berth and passed with runc. Exit status 1 when there are
-such berth-only failures or a report is missing.
+such berth-only failures or a report is missing; without both runc and berth, on any
+failure.
 """
 
 import json
@@ -71,6 +72,9 @@ def main():
             ok = False
         else:
             print("berth-only failures: none")
+    elif any(s == "failed" for res in per.values() for s, _ in res.values()):
+        # Nothing to compare with: every failure counts.
+        ok = False
     sys.exit(0 if ok else 1)
 
 
