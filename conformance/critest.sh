@@ -12,8 +12,8 @@
 # The containerd runs in private mount, network, PID, IPC and UTS namespaces (unshare): its
 # config, root, state, socket and the runtimes' state directories in a temp dir, a tmpfs over
 # /run (its shims' sockets, the pods' network namespaces) and /var/lib/cni, a CNI bridge that
-# exists only in the private network namespace. After the last handler every pod is removed
-# and nothing of them may remain (shims, mounts, runtime state). When the run ends, the PID
+# exists only in the private network namespace. After each handler every pod is removed and
+# nothing of them may remain (shims, mounts, runtime state, cgroups). When the run ends, the PID
 # namespace takes every process with it; what is left on the host (the containers' cgroups,
 # processes) is reported as a failure and removed.
 #
@@ -30,7 +30,8 @@
 #   CRITEST_TIMEOUT    seconds per handler (default 900)
 #
 # Logs: $CONFORMANCE_CACHE/logs/critest-<berth's name>/: <handler>.log (critest's output),
-# <handler>.json (ginkgo's report), containerd.log, summary.txt.
+# <handler>.json (ginkgo's report), <handler>-left.txt (what its pods left, if anything),
+# containerd.log, cri-info.json, summary.txt.
 # Exit status: non-zero when setup failed, a berth-only failure appeared (a spec that failed
 # with berth and passed with runc; without both handlers, any failure), or something was
 # left behind.
