@@ -8,6 +8,9 @@
 #                runtime-tools' validation suite and runc 1.1.5's bats suite against
 #                berth, compared with conformance/expected.txt (RUNTIME=runc to compare;
 #                archives from CONFORMANCE_SRC; about 6 minutes once built)
+#   make critest cri-tools' critest (Kubernetes' CRI validation) through containerd 1.6's CRI
+#                plugin, with runc and with berth as the runtime binary, in private namespaces
+#                (conformance/critest.sh; about 5 minutes, 3 more the first time to build it)
 #   make stress  N containers (default 50) at once through their whole lifecycle, M
 #                rounds (default 3), then a check that nothing was left behind
 #
@@ -26,7 +29,8 @@ ROOTFS := $(CURDIR)/bundles/rootfs
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
                 uidmap bats time file podman conmon containerd docker.io \
-                gawk gcc debootstrap python3-venv
+                gawk gcc debootstrap python3-venv containernetworking-plugins \
+                iptables iproute2
 
 # The conformance suites' source archives (see NOTES.md there).
 CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance
@@ -40,7 +44,7 @@ FUZZ_CASES ?= 20000
 export BERTH_BIN    := $(BERTH_RELEASE)
 export BERTH_ROOTFS := $(ROOTFS)
 
-.PHONY: all deps build rootfs run test lint bench fuzz conformance stress clean
+.PHONY: all deps build rootfs run test lint bench fuzz conformance critest stress clean
 
 all: build
 
@@ -87,6 +91,9 @@ bench: deps build rootfs
 
 conformance: build rootfs
 	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh
+
+critest: build rootfs
+	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/critest.sh
 
 stress: deps build rootfs
 	bash integration/stress.sh
