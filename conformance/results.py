@@ -11,6 +11,7 @@ A result line is "PASS|FAIL|SKIP<TAB>ID"; an ID is "SUITE/FILE: test name".
 """
 
 import re
+import os
 import sys
 
 RANK = {"SKIP": 0, "PASS": 1, "FAIL": 2}  # one failing occurrence fails the test
@@ -168,12 +169,42 @@ def verdict(results_path, expected_path, mode, suites):
     return 1 if (expected_path and unexpected) or bad else 0
 
 
+def peers(rt_logs, peers_path):
+    """Compare each runtime-tools program's TAP counts with the better of runc and youki
+    (runtime-tools-peers.txt: name runc_ok runc_notok youki_ok youki_notok). Worse means
+    fewer ok lines than that peer, or as many with more not-ok lines."""
+    worse, compared = [], 0
+    for line in open(peers_path):
+        f = line.split()
+        if not f or f[0].startswith("#") or len(f) != 5:
+            continue
+        out = os.path.join(rt_logs, f[0] + ".out")
+        if not os.path.exists(out):
+            continue
+        text = open(out, errors="replace").read().splitlines()
+        ok = sum(1 for t in text if t.startswith("ok "))
+        notok = sum(1 for t in text if t.startswith("not ok "))
+        runc, youki = (int(f[1]), int(f[2])), (int(f[3]), int(f[4]))
+        best = max(runc, youki, key=lambda p: (p[0], -p[1]))
+        compared += 1
+        if ok < best[0] or (ok == best[0] and notok > best[1]):
+            worse.append("%s: %d ok, %d not ok; the better peer %d ok, %d not ok"
+                         % (f[0], ok, notok, best[0], best[1]))
+    for w in worse:
+        print("WORSE THAN PEERS: runtime-tools/" + w)
+    print("runtime-tools vs runc 1.1.5 and youki 0.7: %d programs compared, %d worse"
+          % (compared, len(worse)))
+    return 1 if worse else 0
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "rt":
         runtime_tools(argv[2], argv[3], int(argv[4]))
     elif cmd == "bats":
         bats(argv[2], argv[3], argv[4], int(argv[5]), argv[6])
+    elif cmd == "peers":
+        return peers(argv[2], argv[3])
     elif cmd == "verdict":
         return verdict(argv[2], argv[3], argv[4], argv[5])
     else:

@@ -19,8 +19,11 @@
 #                      runtime that does not refuse a pre-frozen cgroup hangs cgroups.bats)
 #
 # Output: one line per file with its counts, the tests that failed unexpectedly, those listed
-# in expected.txt that now pass, and finally exactly one line "N passed, M failed, K skipped".
-# Exit status: non-zero when a test not listed in expected.txt failed (or setup failed).
+# in expected.txt that now pass, the runtime-tools programs that did worse than the better of
+# runc and youki ($CONFORMANCE_SRC/runtime-tools-peers.txt), and finally exactly one line
+# "N passed, M failed, K skipped".
+# Exit status: non-zero when a test not listed in expected.txt failed, a runtime-tools program
+# did worse than its peers (berth only), or setup failed.
 # Logs: $CONFORMANCE_CACHE/logs/<runtime>/ (per file, plus results.tsv).
 
 set -euo pipefail
@@ -286,6 +289,11 @@ done
 log "took $((SECONDS - T0))s (runtime $RUNTIME)"
 
 rc=0
+# The runtime-tools programs, each against the better of runc and youki on this machine.
+PEERS=$CONFORMANCE_SRC/runtime-tools-peers.txt
+if [[ " $SUITES " == *" runtime-tools "* ]] && [ -f "$PEERS" ]; then
+    "$PY" "$RESULTS_PY" peers "$LOGS/runtime-tools" "$PEERS" || { [ -z "$EXPECTED" ] || rc=1; }
+fi
 "$PY" "$RESULTS_PY" verdict "$RESULTS" "${EXPECTED:-}" "$([ -z "$ONLY" ] && echo full || echo partial)" \
     "$SUITES" || rc=$?
 exit $rc
