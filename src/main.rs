@@ -6,10 +6,9 @@
 
 use berth::cli::{self, commands};
 use berth::{errors, logging};
-use clap::Parser;
 
 fn main() {
-    let cli = cli::Cli::parse();
+    let cli = cli::parse();
     if cli.version {
         println!(
             "berth version {}\nspec: {}",
