@@ -38,7 +38,7 @@ ROOTFS := $(CURDIR)/bundles/rootfs
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
                 uidmap bats time file podman conmon containerd docker.io \
-                gawk gcc libc6-dev debootstrap python3-venv gnuplot-nox
+                gawk gcc libc6-dev debootstrap python3-venv gnuplot-nox strace
 
 # The conformance suites' source archives (see NOTES.md there).
 CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance

@@ -19,6 +19,7 @@
 #            $SCALE: containers per second and berth's cost per container
 #   list     `list` with $LIST_N stopped containers under the root
 #   rss      peak RSS (/usr/bin/time %M, max of 3) of `run` and `create`; binary sizes
+#   syscalls bench/syscalls.sh: system calls (and files opened) per command, strace -f
 #
 # Env:
 #   BERTH=/path   berth binary (default: target/release/berth; `make bench` passes the
@@ -271,7 +272,7 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (containers need namespaces and cgroups)"
 [ -x "$BERTH" ] || die "no berth binary at $BERTH — run 'make build' (or set BERTH=)"
-for tool in hyperfine jq /usr/bin/time unshare gnuplot; do
+for tool in hyperfine jq /usr/bin/time unshare gnuplot strace; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing — run 'make deps'"
 done
 [ -n "$RUNC" ] && [ -x "$RUNC" ] || die "runc is missing — run 'make deps'"
@@ -312,6 +313,9 @@ cleanup_roots
 # shellcheck disable=SC2016  # $0 is expanded by the inner shell
 unshare -m --propagation private bash -c \
     'mount -t cgroup2 none /sys/fs/cgroup && exec bash "$0" --inside-v2' "$SELF"
+
+echo "=== system calls per command (strace -f) ==="
+BERTH=$BERTH bash "$REPO/bench/syscalls.sh" | tee "$BENCH_OUT/syscalls.txt"
 
 bash "$REPO/bench/report.sh" "$BENCH_OUT" "$RESULTS_MD"
 echo "bench: wrote $RESULTS_MD"

@@ -88,6 +88,15 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     awk -v a="$(ms cycle berth)" -v b="$(ms cycle berth-ro)" -v c="$(ms exec berth)" -v d="$(ms exec berth-ro)" \
         'BEGIN { if (a == "" || b == "") print "(not measured)."; else printf "%.2f ms per cycle and %.2f ms per exec (berth against the same binary on a read-only mount, which needs no re-exec); start, state, kill, delete and list never re-exec.\n", a - b, c - d }'
     echo
+    if [ -f "$OUT/syscalls.txt" ]; then
+        echo "## System calls per command (bench/syscalls.sh: strace -f, every process the"
+        echo "runtime makes up to the container process's execve; files opened in brackets)"
+        echo
+        echo '```'
+        cat "$OUT/syscalls.txt"
+        echo '```'
+        echo
+    fi
     echo "## Scale: N containers at once through create, start and delete -f"
     echo
     echo "| N | berth containers/s | crun containers/s | runc containers/s | berth ms per container | berth cost vs N=1 |"
