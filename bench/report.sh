@@ -66,7 +66,7 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
         b=$(ms "$2" berth); c=$(ms "$2" crun); r=$(ms "$2" runc)
         case $4 in
             crun) v=$(awk -v b="$b" -v c="$c" 'BEGIN { if (b == "" || c == "") print ""; else print b / c }') ;;
-            runc) v=$(awk -v b="$b" -v c="$c" 'BEGIN { if (b == "" || c == "") print ""; else print b / c }' c="$r") ;;
+            runc) v=$(awk -v b="$b" -v c="$r" 'BEGIN { if (b == "" || c == "") print ""; else print b / c }') ;;
             ms) v=$b ;;
         esac
         echo "| $1 | $(cell "$b") | $(cell "$c") | $(cell "$r") | $(ratio "$b" "$c") | $(ratio "$b" "$r") | $3 | $(check "$v" "$5") |"
@@ -99,7 +99,8 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     fi
     echo "## Scale: N containers at once through create, start and delete -f"
     echo
-    echo "| N | berth containers/s | crun containers/s | runc containers/s | berth ms per container | berth cost vs N=1 |"
+    first=$(ls "$OUT"/scale-*.json 2>/dev/null | sort -t- -k2 -n | head -1 | sed 's/.*scale-//; s/\.json//')
+    echo "| N | berth containers/s | crun containers/s | runc containers/s | berth ms per container | berth cost vs N=${first:-1} |"
     echo "|---|---|---|---|---|---|"
     base=""
     for f in $(ls "$OUT"/scale-*.json 2>/dev/null | sort -t- -k2 -n); do
