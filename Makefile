@@ -2,7 +2,8 @@
 #
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
-#   make bench   berth vs runc (and crun in a pure cgroup-v2 view)
+#   make bench   berth vs crun vs runc (bench/bench.sh), writes bench/RESULTS.md;
+#                make bench BENCH_QUICK=1 checks the script in a few minutes
 #   make fuzz    the property tests of the parsers with many cases (FUZZ_CASES)
 #   make conformance
 #                runtime-tools' validation suite and runc 1.1.5's bats suite against
@@ -21,7 +22,18 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 CARGO  ?= cargo
-BERTH_RELEASE := $(CURDIR)/target/release/berth
+# The berth that `make build` makes and everything here runs: a static-pie executable, glibc
+# and libseccomp linked in (libc6-dev's libc.a, libseccomp-dev's libseccomp.a). No dynamic
+# loader, no shared libraries to map and relocate at each of the many short runs an engine
+# makes, and a cheap re-exec for the binary's protection. A static build needs an explicit
+# --target (so that proc-macros still build for the host), hence its own directory.
+# pack-relative-relocs turns ~10,000 relocations into a 1 KB table; no unwind tables for
+# berth's own code, since it aborts on panic.
+HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
+STATIC_ENV := RUSTFLAGS='-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,pack-relative-relocs' \
+              LIBSECCOMP_LINK_TYPE=static \
+              LIBSECCOMP_LIB_PATH=$$(pkg-config --variable=libdir libseccomp)
+BERTH_RELEASE := $(CURDIR)/target/$(HOST_TRIPLE)/release/berth
 ROOTFS := $(CURDIR)/bundles/rootfs
 
 # Debian packages the build, the tests, the benchmark and `make conformance` need. podman, conmon,
@@ -29,8 +41,8 @@ ROOTFS := $(CURDIR)/bundles/rootfs
 # with (their daemons are started by the tests themselves, never as services).
 DEB_PACKAGES := busybox-static runc crun hyperfine jq libseccomp-dev pkg-config \
                 uidmap bats time file podman conmon containerd docker.io \
-                gawk gcc debootstrap python3-venv containernetworking-plugins \
-                iptables iproute2
+                gawk gcc libc6-dev debootstrap python3-venv containernetworking-plugins \
+                iptables iproute2 gnuplot-nox strace
 
 # The conformance suites' source archives (see NOTES.md there).
 CONFORMANCE_SRC ?= $(CURDIR)/../shared/conformance
@@ -62,13 +74,13 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found (install Rust)" >&2; exit 1; }
 
 build:
-	$(CARGO) build --release
+	$(STATIC_ENV) $(CARGO) build --release --target $(HOST_TRIPLE) --bin berth
 
 rootfs:
 	bash bundles/mkrootfs.sh $(ROOTFS)
 
 run: deps build rootfs
-	./target/release/berth --root /run/berth run --bundle bundles/hello hello-$$$$
+	$(BERTH_RELEASE) --root /run/berth run --bundle bundles/hello hello-$$$$
 
 lint:
 	$(CARGO) fmt --check
@@ -76,8 +88,8 @@ lint:
 	python3 tools/structure.py src
 	python3 tools/modcycles.py > /dev/null || { python3 tools/modcycles.py | grep -B3 CYCLE; exit 1; }
 
-test: deps rootfs lint
-	$(CARGO) build --release
+# The integration tests run $(BERTH_BIN), the static build.
+test: deps rootfs lint build
 	$(CARGO) test --release $(TEST_ARGS)
 	bash integration/cgroup-leaks.sh
 
@@ -86,8 +98,11 @@ test: deps rootfs lint
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --lib proptests -- --test-threads=2
 
+# BENCH_QUICK=1: few runs, results in /tmp/berth-bench-quick (bench/RESULTS.md untouched).
+BENCH_QUICK ?= 0
+
 bench: deps build rootfs
-	bash bench/bench.sh
+	BERTH=$(BERTH_RELEASE) BENCH_QUICK=$(BENCH_QUICK) bash bench/bench.sh
 
 conformance: build rootfs
 	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh

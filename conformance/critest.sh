@@ -18,7 +18,8 @@
 # processes) is reported as a failure and removed.
 #
 # Env:
-#   BERTH              the berth binary under test (default: target/release/berth)
+#   BERTH              the berth binary under test (default: $BERTH_BIN, which make sets
+#                      to the static build, else target/release/berth)
 #   RUNC               the runc binary of the `runc` handler (default: runc on PATH)
 #   HANDLERS           handlers to run, in order (default: "runc berth")
 #   BERTH_RUNTIME_TYPE containerd runtime type of the `berth` handler (default
@@ -219,7 +220,7 @@ for tool in containerd ctr containerd-shim-runc-v2 unshare ip iptables python3 f
 done
 [ -x /usr/lib/cni/bridge ] || { log "no CNI plugins in /usr/lib/cni (make deps)"; exit 1; }
 RUNC=$(readlink -f "${RUNC:-$(command -v runc)}")
-BERTH=$(readlink -f "${BERTH:-$REPO/target/release/berth}")
+BERTH=$(readlink -f "${BERTH:-${BERTH_BIN:-$REPO/target/release/berth}}")
 [ -x "$BERTH" ] || { log "$BERTH is not executable (make build?)"; exit 1; }
 CRI_ARCHIVE=$(ls "$CONFORMANCE_SRC"/cri-tools-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$CRI_ARCHIVE" ] || { log "no cri-tools-*.tar.gz in $CONFORMANCE_SRC"; exit 1; }

@@ -36,7 +36,8 @@ ONLY=${ONLY:-}
 RT_TIMEOUT=${RT_TIMEOUT:-60}
 BATS_TIMEOUT=${BATS_TIMEOUT:-120}
 
-BERTH_DEFAULT=$REPO/target/release/berth
+# `make` passes its static build as BERTH_BIN.
+BERTH_DEFAULT=${BERTH_BIN:-$REPO/target/release/berth}
 RUNTIME=${RUNTIME:-$BERTH_DEFAULT}
 if [[ $RUNTIME != */* ]]; then
     RUNTIME=$(command -v "$RUNTIME") || { echo "conformance: $RUNTIME not found" >&2; exit 1; }

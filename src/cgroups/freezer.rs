@@ -3,6 +3,7 @@
 
 use super::{read_file, write_file, Cgroup, Mode};
 use crate::errors::describe_io;
+use crate::linux::procfs::read_small;
 use anyhow::{anyhow, bail, Result};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -87,10 +88,10 @@ fn set(cg: &Cgroup, frozen: bool) -> Result<()> {
 pub fn is_frozen(cg: &Cgroup) -> bool {
     match freezer(cg) {
         Some(Freezer::V2(dir)) => {
-            std::fs::read_to_string(dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
+            read_small(&dir.join("cgroup.freeze")).is_ok_and(|s| s.trim() == "1")
         }
         Some(Freezer::V1(dir)) => {
-            std::fs::read_to_string(dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
+            read_small(&dir.join("freezer.state")).is_ok_and(|s| s.trim() != "THAWED")
         }
         None => false,
     }

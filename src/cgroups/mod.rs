@@ -485,7 +485,7 @@ pub fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
 }
 
 pub fn read_file(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path)
+    crate::linux::procfs::read_small(path)
         .map_err(|e| anyhow!("read {}: {}", path.display(), describe_io(&e)))
 }
 

@@ -4,6 +4,7 @@
 
 mod args;
 pub mod commands;
+mod fast;
 pub mod foreground;
 pub mod help;
 pub mod version;
@@ -16,8 +17,13 @@ use std::ffi::OsString;
 /// Parse the command line. Help, the version, and "No help topic" for an unknown verb
 /// are printed here, under the name berth was called by, and end the process.
 pub fn parse() -> Cli {
-    let name = help::program_name();
     let args: Vec<OsString> = std::env::args_os().collect();
+    // The per-container verbs in the forms engines use skip clap's tree; anything else
+    // (help, the version, every error) goes on to clap.
+    if let Some(cli) = fast::parse(&args) {
+        return cli;
+    }
+    let name = help::program_name();
     // clap names the program in its own messages; it keeps the name for good.
     let static_name: &'static str = Box::leak(name.clone().into_boxed_str());
     let mut cmd = Cli::command().name(static_name).bin_name(&name);

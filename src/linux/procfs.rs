@@ -90,7 +90,31 @@ pub fn parse_stat(data: &str) -> Option<Stat> {
 
 /// /proc/`pid`/stat (0: this process), or None when the process is gone.
 pub fn stat(pid: i32) -> Option<Stat> {
-    parse_stat(&std::fs::read_to_string(proc_path(pid, "stat")).ok()?)
+    parse_stat(&read_small(&proc_path(pid, "stat")).ok()?)
+}
+
+/// A kernel file (procfs, cgroupfs) read whole, the small ones in one read. Such files
+/// report a size of 0, so `fs::read_to_string` stats them and then grows its buffer
+/// from 32 bytes: six reads for /proc/PID/stat, which `state` and `list` read for every
+/// container (and `File::read_to_end` still stats and seeks first).
+pub fn read_small(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(2 * len, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// How many seccomp filters /proc/`pid`/status (0: this process) counts, from
@@ -120,6 +144,18 @@ fn proc_path(pid: i32, file: &str) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_small_reads_whole_files_of_any_size() {
+        let me = read_small(Path::new("/proc/self/stat")).unwrap();
+        assert!(me.ends_with('\n') && stat(0).is_some(), "{me}");
+        let path = std::env::temp_dir().join(format!("berth-read-small-{}", std::process::id()));
+        let big: String = (0..3000).map(|i| format!("{i}\n")).collect();
+        std::fs::write(&path, &big).unwrap();
+        let got = read_small(&path);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(got.unwrap(), big);
+    }
 
     #[test]
     fn cgroup_lines_per_hierarchy() {
