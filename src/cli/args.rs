@@ -27,13 +27,15 @@ pub struct Cli {
         value_name = "FORMAT"
     )]
     pub log_format: String,
-    /// Directory for container state
-    #[arg(long, global = true, default_value = crate::container::state::DEFAULT_ROOT, value_name = "DIR")]
-    pub root: PathBuf,
+    /// Directory for container state (default: /run/berth, or $XDG_RUNTIME_DIR/berth
+    /// for a user)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// Use systemd to manage cgroups
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Accepted for compatibility with runc; berth decides rootless mode itself
+    /// Rootless mode: true, false or auto (auto: when not root, or root of a user
+    /// namespace); rootless containers go without a cgroup unless the user may make one
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     #[command(subcommand)]

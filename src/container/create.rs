@@ -23,6 +23,8 @@ use std::path::Path;
 
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
+    /// Rootless mode (`--rootless`): the container may go without a cgroup.
+    pub rootless: bool,
     pub id: &'a str,
     pub bundle: &'a Path,
     pub pid_file: Option<&'a Path>,
@@ -118,7 +120,11 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
     let cgroup = {
         let _t = logging::step("create: plan cgroup");
         let res = plan.resources.as_ref();
-        cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id)?
+        let cg = cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id)?;
+        match cg {
+            Some(cg) if o.rootless => cgroups::rootless::plan(cg)?,
+            cg => cg,
+        }
     };
     Ok(Prepared {
         plan,
@@ -258,6 +264,8 @@ fn clone_init(
         console: Cell::new(console),
         seccomp_agent: Cell::new(seccomp_agent),
         preserve_fds: p.preserve_fds,
+        dumpable_until_mapped: !nix::unistd::geteuid().is_root()
+            && plan.namespaces.creates(CloneFlags::CLONE_NEWUSER),
     };
     let (chan_fd, lock_fd) = (chan.as_raw_fd(), dir.lock_fd());
     let v2 = birth.as_ref().and_then(|b| b.v2_fd());

@@ -183,6 +183,7 @@ fn launch(
         chan: child_end,
         init,
         join: CloneFlags::empty(),
+        fork_into_pid_ns: false,
         console: Cell::new(sockets.init.take()),
         sigmask: o.sigmask,
         no_new_keyring: st.no_new_keyring,
@@ -195,13 +196,14 @@ fn launch(
     if let (true, Some((j, _))) = (cloned.move_into_v2, cgroup) {
         join::enter_v2_late(j, cloned.pid, st.pid)?;
     }
+    // Should the child fork once more, this becomes its child's pid.
+    let mut pid = cloned.pid;
     // [1] The child is in the container's cgroup: it may go on.
     chan.send(&Msg::Proceed {
         host_pid: cloned.pid,
     })?;
     {
         let _t = logging::step("exec: child setup");
-        let mut pid = cloned.pid;
         let what = "the exec'd process";
         parent::wait_ready(&chan, &mut pid, &mut guard, what, |_| {
             bail!("{what}: unexpected hooks request")
@@ -215,12 +217,9 @@ fn launch(
         .transpose()?;
     guard.release();
     if let Some(pf) = o.pid_file {
-        pidfile::write(pf, cloned.pid)?;
+        pidfile::write(pf, pid)?;
     }
-    Ok(Launched {
-        pid: cloned.pid,
-        master,
-    })
+    Ok(Launched { pid, master })
 }
 
 /// Clone the exec child, born in the container's cgroup and PID namespace.
@@ -248,10 +247,10 @@ fn clone_exec(
     if let Some(cpus) = &plan.process.attrs.exec_cpus_initial {
         process_attrs::set_cpu_affinity(Some(cpus), "initial")?;
     }
-    if own_pid_ns.is_some() {
-        setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID)
-            .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
-    }
+    let own_pid_ns = match own_pid_ns {
+        Some(own) => join_pid_ns(&mut child, join, own)?,
+        None => None,
+    };
     // A v2 cgroup with controllers enabled for its children takes no processes itself
     // (the init may have moved below it, as systemd does): then the child goes to the
     // init's own v2 cgroup, as runc does, unless --cgroup named the place.
@@ -274,6 +273,27 @@ fn clone_exec(
     back?;
     out?;
     Ok(cloned)
+}
+
+/// Step into the container's PID namespace, so the clone lands there; returns our own
+/// to come back to. An unprivileged user may not (the container's user namespace owns
+/// it): then the child joins it with the others and forks once more, and we become a
+/// subreaper to adopt that grandchild.
+fn join_pid_ns(
+    child: &mut ExecChild,
+    join: CloneFlags,
+    own: std::fs::File,
+) -> Result<Option<std::fs::File>> {
+    match setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID) {
+        Ok(()) => Ok(Some(own)),
+        Err(nix::errno::Errno::EPERM) if join.contains(CloneFlags::CLONE_NEWUSER) => {
+            sys::set_child_subreaper().map_err(|e| anyhow!("set subreaper: {e}"))?;
+            child.join = join;
+            child.fork_into_pid_ns = true;
+            Ok(None)
+        }
+        Err(e) => bail!("join the container's pid namespace: {}", errno_text(e)),
+    }
 }
 
 fn clone_error(e: &std::io::Error, cgroup: Option<&(JoinCgroup, Host)>) -> anyhow::Error {

@@ -32,8 +32,12 @@ pub struct ExecChild<'a> {
     pub chan: Channel,
     /// pidfd of the container's init, whose namespaces the child joins.
     pub init: OwnedFd,
-    /// The namespaces to join (the PID one is already ours from the clone).
+    /// The namespaces to join (the PID one is already ours from the clone, unless
+    /// `fork_into_pid_ns`).
     pub join: CloneFlags,
+    /// The parent could not join the PID namespace (an unprivileged user: the
+    /// container's user namespace owns it); we join it with the rest and fork once more.
+    pub fork_into_pid_ns: bool,
     /// Socket to send the pty master on; taken once the master is sent.
     pub console: Cell<Option<OwnedFd>>,
     /// The signal mask the process starts with (the parent may block every signal for
@@ -79,6 +83,9 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
             .map_err(|e| anyhow!("join the container's namespaces: {}", errno_text(e)))
             .step("namespaces")?;
     }
+    if c.fork_into_pid_ns {
+        fork_into_pid_ns(&c.chan).step("namespaces")?;
+    }
     nix::unistd::setsid()
         .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
         .step("session")?;
@@ -105,4 +112,17 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     finish::finish_process(p, c.plan.preserve_fds, || {
         finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
     })
+}
+
+/// Joining a PID namespace only applies to children: fork, hand the parent the real
+/// pid and step aside. The parent, a subreaper, adopts the process. No parent-death
+/// signal for it: its parent exits now on purpose.
+fn fork_into_pid_ns(chan: &Channel) -> anyhow::Result<()> {
+    match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
+        sys::Forked::Parent(pid) => {
+            let _ = chan.send(&Msg::InitPid(pid));
+            std::process::exit(0);
+        }
+        sys::Forked::Child => Ok(()),
+    }
 }

@@ -47,6 +47,9 @@ pub struct InitArgs<'a> {
     pub seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
     /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
     pub preserve_fds: u32,
+    /// The parent is an unprivileged user who writes our id maps: until then we must
+    /// stay dumpable, or our /proc files belong to the host's root and not to it.
+    pub dumpable_until_mapped: bool,
 }
 
 /// Entry point of the cloned init; never returns.
@@ -66,9 +69,9 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     let plan = a.plan;
     // Until execve, nothing with our uid and capabilities may open /proc/PID/exe (our
     // binary) or our fds: without a PID namespace, other containers can see us.
-    sys::set_dumpable(false)
-        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
-        .step("dumpable")?;
+    if !a.dumpable_until_mapped {
+        non_dumpable()?;
+    }
     // If `create` dies while we set up, we die too; cleared before Ready below.
     sys::set_parent_death_signal(libc::SIGKILL)
         .map_err(anyhow::Error::from)
@@ -87,12 +90,17 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
         ),
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
     };
+    if a.dumpable_until_mapped {
+        non_dumpable()?;
+    }
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
     // Early, while the host's /proc is still mounted here: the container may have none.
     process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
-        userns,
+        // Inside a user namespace of our own (rootless podman's) the kernel refuses the
+        // same things as inside the container's: mknod, locked mount flags.
+        userns: userns || crate::linux::rootless::in_user_namespace(),
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
     };
     let mut before_pivot = || create_hooks(plan, &a.chan, &hook_state);
@@ -107,7 +115,7 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     }
     set_names(plan).step("hostname")?;
     write_sysctl(plan).step("sysctl")?;
-    rootfs::finalize(plan, userns).step("rootfs")?;
+    rootfs::finalize(plan, env.userns).step("rootfs")?;
 
     if !a.no_new_keyring {
         finish::join_keyring(a.id).step("keyring")?;
@@ -136,6 +144,12 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
             std::process::exit(1);
         }
     }
+}
+
+fn non_dumpable() -> StepResult<()> {
+    sys::set_dumpable(false)
+        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
+        .step("dumpable")
 }
 
 /// Join the user namespace (if given by path) and create what the clone could not.

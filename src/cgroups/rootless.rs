@@ -1,0 +1,56 @@
+//! Cgroups in rootless mode: a user may only use a cgroup v2 subtree delegated to it
+//! (one it may write, as systemd gives a user session). Anywhere else the container
+//! goes without a cgroup, as runc's rootless containers do, unless its config asks for
+//! limits, which then cannot be had.
+
+use super::mode::Mode;
+use super::{hierarchies, path, Prepared};
+use crate::errors::Error;
+use crate::linux::procfs;
+use anyhow::Result;
+use nix::unistd::{access, AccessFlags};
+use std::path::Path;
+
+/// The plan to use in rootless mode: `p` itself where the user may make the cgroup,
+/// else none (with a warning).
+pub fn plan(p: Prepared) -> Result<Option<Prepared>> {
+    if p.host.mode == Mode::Unified && delegated(&p) {
+        // Loading a device program needs CAP_BPF on the host; the user namespace limits
+        // what devices the container can reach anyway.
+        return Ok(Some(Prepared { bpf: None, ..p }));
+    }
+    if let Some(w) = p
+        .writes
+        .iter()
+        .find(|w| !w.key.starts_with("linux.resources.devices"))
+    {
+        return Err(Error::config(
+            &w.key,
+            "cannot set this limit in a rootless container: the user may not make a cgroup \
+             here (it needs a cgroup v2 subtree delegated to the user)",
+        )
+        .into());
+    }
+    crate::logging::warn(
+        "rootless: the container gets no cgroup (the user has no delegated cgroup v2 \
+         subtree): no resource limits, pause or events",
+    );
+    Ok(None)
+}
+
+/// Whether the user may make the v2 directory and move processes there: the nearest
+/// existing ancestor and its cgroup.procs are writable for it.
+fn delegated(p: &Prepared) -> bool {
+    let proc_cgroup = procfs::own_cgroup_lines();
+    hierarchies(p).into_iter().all(|h| {
+        let dir = path::dir_in(h, &proc_cgroup, &p.place);
+        let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
+            return false;
+        };
+        writable(existing) && writable(&existing.join("cgroup.procs"))
+    })
+}
+
+fn writable(p: &Path) -> bool {
+    access(p, AccessFlags::W_OK).is_ok()
+}
