@@ -1,7 +1,9 @@
 //! Cgroups in rootless mode: a user may only use a cgroup v2 subtree delegated to it
 //! (one it may write, as systemd gives a user session). Anywhere else the container
 //! goes without a cgroup, as runc's rootless containers do, unless its config asks for
-//! limits, which then cannot be had.
+//! limits, which then cannot be had. As in runc, that is worth a warning only for a
+//! container without a PID namespace of its own: killing its init then leaves the rest,
+//! and without a cgroup nothing can find them.
 
 use super::mode::Mode;
 use super::{hierarchies, path, Prepared};
@@ -12,8 +14,8 @@ use nix::unistd::{access, AccessFlags};
 use std::path::Path;
 
 /// The plan to use in rootless mode: `p` itself where the user may make the cgroup,
-/// else none (with a warning).
-pub fn plan(p: Prepared) -> Result<Option<Prepared>> {
+/// else none.
+pub fn plan(p: Prepared, own_pid_ns: bool) -> Result<Option<Prepared>> {
     if p.host.mode == Mode::Unified && delegated(&p) {
         // Loading a device program needs CAP_BPF on the host; the user namespace limits
         // what devices the container can reach anyway.
@@ -31,10 +33,16 @@ pub fn plan(p: Prepared) -> Result<Option<Prepared>> {
         )
         .into());
     }
-    crate::logging::warn(
-        "rootless: the container gets no cgroup (the user has no delegated cgroup v2 \
-         subtree): no resource limits, pause or events",
-    );
+    let why = "rootless: the container gets no cgroup (the user has no delegated cgroup v2 \
+               subtree)";
+    if own_pid_ns {
+        crate::logging::debug(why);
+    } else {
+        crate::logging::warn(&format!(
+            "{why} and no PID namespace of its own: its processes cannot all be found and \
+             killed"
+        ));
+    }
     Ok(None)
 }
 

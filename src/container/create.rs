@@ -122,7 +122,10 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
         let res = plan.resources.as_ref();
         let cg = cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id)?;
         match cg {
-            Some(cg) if o.rootless => cgroups::rootless::plan(cg)?,
+            Some(cg) if o.rootless => {
+                let own_pid_ns = plan.namespaces.creates(CloneFlags::CLONE_NEWPID);
+                cgroups::rootless::plan(cg, own_pid_ns)?
+            }
             cg => cg,
         }
     };

@@ -34,7 +34,7 @@ use super::{pidfile, Container};
 use crate::cgroups::join::{self, JoinCgroup};
 use crate::cgroups::mode::CgroupHost as Host;
 use crate::errors::{describe_io, errno_text, Error, Kind};
-use crate::linux::{console, process_attrs, sys};
+use crate::linux::{console, process_attrs, rootless, sys};
 use crate::spawn::channel::{self, Msg};
 use crate::spawn::exec_child::{self, ExecChild, ExecPlan};
 use crate::spawn::fds;
@@ -276,24 +276,24 @@ fn clone_exec(
 }
 
 /// Step into the container's PID namespace, so the clone lands there; returns our own
-/// to come back to. An unprivileged user may not (the container's user namespace owns
-/// it): then the child joins it with the others and forks once more, and we become a
+/// to come back to. Only root of the host may: others could not come back (our own PID
+/// namespace is the host's) or not even go (the container's user namespace owns it).
+/// Then the child joins it with the others and forks once more, and we become a
 /// subreaper to adopt that grandchild.
 fn join_pid_ns(
     child: &mut ExecChild,
     join: CloneFlags,
     own: std::fs::File,
 ) -> Result<Option<std::fs::File>> {
-    match setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID) {
-        Ok(()) => Ok(Some(own)),
-        Err(nix::errno::Errno::EPERM) if join.contains(CloneFlags::CLONE_NEWUSER) => {
-            sys::set_child_subreaper().map_err(|e| anyhow!("set subreaper: {e}"))?;
-            child.join = join;
-            child.fork_into_pid_ns = true;
-            Ok(None)
-        }
-        Err(e) => bail!("join the container's pid namespace: {}", errno_text(e)),
+    if nix::unistd::geteuid().is_root() && !rootless::in_user_namespace() {
+        setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID)
+            .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
+        return Ok(Some(own));
     }
+    sys::set_child_subreaper().map_err(|e| anyhow!("set subreaper: {e}"))?;
+    child.join = join;
+    child.fork_into_pid_ns = true;
+    Ok(None)
 }
 
 fn clone_error(e: &std::io::Error, cgroup: Option<&(JoinCgroup, Host)>) -> anyhow::Error {

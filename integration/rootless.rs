@@ -1,0 +1,268 @@
+//! Rootless containers: berth run by an unprivileged user (`rootless_user::NAME`) on a
+//! bundle it owns, with its default state root ($XDG_RUNTIME_DIR/berth), no cgroup
+//! (no delegated v2 subtree here), id maps written by itself or by newuidmap/newgidmap.
+
+use crate::common::{assert_no_processes, wait_until, TempDir};
+use crate::engines::support::{run_in_pty, tool};
+use crate::rootless_user::{
+    as_user, chown, full_range_bundle, mapping, user, user_bundle, Rootless, SUB_SIZE,
+};
+use serde_json::json;
+use std::fs;
+
+/// The user's own id is root inside; setgroups is denied (the kernel's condition for an
+/// unprivileged gid map); output and exit code come back; the state goes at the end.
+#[test]
+fn rootless_run_maps_the_user_alone() {
+    let u = user();
+    let r = Rootless::new();
+    let mut b = user_bundle("rl-run");
+    b.sh("cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; exit 7");
+    let id = r.id("rl-run");
+    let out = r.run_bundle(&b, &id);
+    assert_eq!(out.code, 7, "{out}");
+    let lines: Vec<Vec<&str>> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let (uid, gid) = (u.uid.to_string(), u.gid.to_string());
+    assert_eq!(lines[0], ["0", uid.as_str(), "1"], "{out}");
+    assert_eq!(lines[1], ["0", gid.as_str(), "1"], "{out}");
+    assert_eq!(lines[2], ["deny"], "{out}");
+    assert_eq!(lines[3], ["0"], "{out}");
+    // No cgroup for it: with a PID namespace of its own, not worth a warning (runc's rule).
+    assert!(out.stderr.is_empty(), "{out}");
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+    assert_no_processes(&b);
+}
+
+/// Ranges beyond the user's own id go through newuidmap/newgidmap, from /etc/subuid and
+/// /etc/subgid: container uid 1000 is a subordinate id on the host.
+#[test]
+fn rootless_full_range_through_newuidmap() {
+    let u = user();
+    let r = Rootless::new();
+    let mut b = full_range_bundle("rl-full");
+    let vol = TempDir::new("rl-vol");
+    fs::set_permissions(
+        vol.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    b.add_mount(
+        json!({"destination": "/vol", "type": "bind", "source": vol.path_str(),
+                       "options": ["rbind", "rw"]}),
+    );
+    b.config["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+    b.sh("cat /proc/self/uid_map /proc/self/setgroups; touch /vol/u1000 && echo written");
+    let out = r.run_bundle(&b, &r.id("rl-full"));
+    assert!(out.success(), "{out}");
+    let want = [
+        format!("0 {} 1", u.uid),
+        format!("1 {} {SUB_SIZE}", u.subuid),
+        "allow".to_string(),
+        "written".to_string(),
+    ];
+    let got: Vec<String> = out
+        .stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(got, want, "{out}");
+    let md = std::os::unix::fs::MetadataExt::uid(&fs::metadata(vol.path().join("u1000")).unwrap());
+    assert_eq!(
+        md,
+        u.subuid + 999,
+        "container uid 1000 is subordinate uid 1000-1 on the host"
+    );
+}
+
+/// create, start, exec (which must fork into the user-owned PID namespace), kill, delete.
+#[test]
+fn rootless_exec_and_kill() {
+    let r = Rootless::new();
+    let mut b = full_range_bundle("rl-exec");
+    b.args(&["sleep", "60"]);
+    b.write_config();
+    let id = r.id("rl-exec");
+    r.run(&["create", "--bundle", b.path_str(), &id]).ok();
+    r.run(&["start", &id]).ok();
+    let out = r.run(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "cat /proc/1/cmdline; echo; id -u; exit 3",
+    ]);
+    assert_eq!(out.code, 3, "{out}");
+    assert_eq!(out.stdout.replace('\0', " "), "sleep 60 \n0\n", "{out}");
+    // As another user inside, with a pid file.
+    let pf = r.state_root().join(format!("{id}.pid"));
+    let pf_s = pf.to_str().unwrap();
+    let out = r.run(&[
+        "exec",
+        "--user",
+        "1000:1000",
+        "--pid-file",
+        pf_s,
+        &id,
+        "id",
+        "-u",
+    ]);
+    assert_eq!(out.stdout.trim(), "1000", "{out}");
+    assert!(fs::read_to_string(&pf)
+        .unwrap()
+        .trim()
+        .parse::<i32>()
+        .is_ok());
+    let _ = fs::remove_file(&pf);
+    r.run(&["kill", &id, "KILL"]).ok();
+    wait_until("the container to stop", || {
+        r.run(&["state", &id]).stdout.contains("\"stopped\"")
+    });
+    r.run(&["delete", &id]).ok();
+    assert!(!r.state_root().join(&id).exists());
+    assert_no_processes(&b);
+}
+
+/// A terminal: `run` in the foreground drives the container's pty from the user's.
+#[test]
+fn rootless_terminal() {
+    let r = Rootless::new();
+    let mut b = user_bundle("rl-tty");
+    b.config["process"]["terminal"] = json!(true);
+    b.sh("tty; exit 4");
+    b.write_config();
+    let id = r.id("rl-tty");
+    let cmd = r.command(&["run", "--bundle", b.path_str(), &id]);
+    let mut argv = vec![cmd.get_program().to_string_lossy().into_owned()];
+    argv.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let out = run_in_pty(&argv, &[], "");
+    assert_eq!(out.code, 4, "{out}");
+    assert!(out.stdout.contains("/dev/pts/0"), "{out}");
+}
+
+/// Without a network namespace of its own the container may not mount sysfs: it gets
+/// the host's /sys, bound read-only. Device nodes are bound from the host too.
+#[test]
+fn rootless_sysfs_and_devices_without_privilege() {
+    let r = Rootless::new();
+    let mut b = user_bundle("rl-sys");
+    b.remove_namespace("network");
+    b.sh("grep ' /sys ' /proc/self/mounts; echo x > /dev/null && echo null-ok");
+    let out = r.run_bundle(&b, &r.id("rl-sys"));
+    assert!(out.success(), "{out}");
+    let sys = out.stdout.lines().next().unwrap_or_default();
+    assert!(sys.contains(" ro,") || sys.contains(" ro "), "{out}");
+    assert!(out.stdout.contains("null-ok"), "{out}");
+    assert!(out.stderr.is_empty(), "{out}");
+    // Without a PID namespace (nor cgroup) its processes cannot all be found: runc warns.
+    // (A fresh proc needs a PID namespace of the user's: the host's /proc is bound.)
+    b.remove_namespace("pid");
+    b.config["mounts"][0] =
+        json!({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]});
+    b.args(&["true"]);
+    let out = r.run_bundle(&b, &r.id("rl-sys"));
+    assert!(out.success(), "{out}");
+    assert_eq!(out.stderr.matches("no cgroup").count(), 1, "{out}");
+}
+
+/// A mapping the user may not use fails, naming linux.uidMappings, and leaves nothing.
+#[test]
+fn rootless_forbidden_mapping_is_a_config_error() {
+    let r = Rootless::new();
+    let mut b = full_range_bundle("rl-bad");
+    b.config["linux"]["uidMappings"] = json!([mapping(0, 0, 1)]);
+    let id = r.id("rl-bad");
+    let out = r.run_bundle(&b, &id);
+    let line = out.single_error_line();
+    assert!(line.contains("linux.uidMappings"), "{out}");
+    assert!(line.contains("not allowed"), "{out}");
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+    assert_no_processes(&b);
+    // The user's own id with another id beside it needs newuidmap, which refuses ids
+    // outside /etc/subuid as well.
+    let u = user();
+    b.config["linux"]["uidMappings"] = json!([mapping(0, u.uid, 1), mapping(1, 1, 1)]);
+    let out = r.run_bundle(&b, &id);
+    assert!(
+        out.single_error_line().contains("linux.uidMappings"),
+        "{out}"
+    );
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+}
+
+/// What an unprivileged user cannot have fails with the key that asks for it.
+#[test]
+fn rootless_limits_it_cannot_have() {
+    let r = Rootless::new();
+    let id = r.id("rl-lim");
+    let mut b = user_bundle("rl-lim");
+    b.config["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
+    let out = r.run_bundle(&b, &id);
+    assert!(
+        out.single_error_line().contains("linux.resources.memory"),
+        "{out}"
+    );
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+
+    let mut b = user_bundle("rl-rlim");
+    b.config["process"]["rlimits"] =
+        json!([{"type": "RLIMIT_NOFILE", "hard": 1u64 << 40, "soft": 1024}]);
+    let out = r.run_bundle(&b, &id);
+    assert!(out.single_error_line().contains("process.rlimits"), "{out}");
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+}
+
+/// `--rootless`: false makes the user try the host's cgroups (and fail there); a bad
+/// value is an error; the state root defaults to $XDG_RUNTIME_DIR/berth.
+#[test]
+fn rootless_flag_and_state_root() {
+    let r = Rootless::new();
+    let mut b = user_bundle("rl-flag");
+    b.args(&["sleep", "30"]);
+    b.write_config();
+    let id = r.id("rl-flag");
+    let out = r.run(&[
+        "--rootless",
+        "false",
+        "create",
+        "--bundle",
+        b.path_str(),
+        &id,
+    ]);
+    assert!(out.single_error_line().contains("cgroup"), "{out}");
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+    let out = r.run(&["--rootless=maybe", "create", "--bundle", b.path_str(), &id]);
+    assert!(out.single_error_line().contains("--rootless"), "{out}");
+    r.run(&["--rootless=true", "create", "--bundle", b.path_str(), &id])
+        .ok();
+    assert!(r.state_root().join(&id).join("state.json").exists());
+    assert!(r.run(&["list", "-q"]).ok().stdout.lines().any(|l| l == id));
+    r.run(&["delete", "--force", &id]).ok();
+    assert!(!r.state_root().join(&id).exists());
+}
+
+/// `spec --rootless` as the user writes runc's rootless default config.
+#[test]
+fn rootless_spec_matches_runc() {
+    let u = user();
+    let dir = TempDir::new("rl-spec");
+    for sub in ["berth", "runc"] {
+        fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    chown(dir.path(), u.uid, u.gid, true);
+    let spec = |prog: &std::path::Path, sub: &str| {
+        let mut cmd = as_user(prog);
+        cmd.args(["spec", "--rootless", "--bundle"])
+            .arg(dir.path().join(sub));
+        crate::common::run_command(cmd, crate::common::CMD_TIMEOUT).ok();
+        let text = fs::read_to_string(dir.path().join(sub).join("config.json")).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()
+    };
+    let ours = spec(&crate::common::berth_bin(), "berth");
+    let runc = spec(&tool("runc"), "runc");
+    assert_eq!(ours, runc);
+    assert_eq!(ours["linux"]["uidMappings"][0]["hostID"], u.uid);
+}
