@@ -266,3 +266,52 @@ fn rootless_spec_matches_runc() {
     assert_eq!(ours, runc);
     assert_eq!(ours["linux"]["uidMappings"][0]["hostID"], u.uid);
 }
+
+/// Where the user owns a delegated cgroup v2 subtree (here: a pure v2 view in a private
+/// mount namespace, with a directory given to the user, as systemd delegates one), the
+/// container gets its cgroup there: limits, pause, exec into it, and delete removes it.
+#[test]
+fn rootless_delegated_cgroup_v2() {
+    let u = user();
+    let r = Rootless::new();
+    let mut b = full_range_bundle("rl-deleg");
+    let top = crate::common::unique("berth-rl-deleg");
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{top}/ctr"));
+    b.config["linux"]["resources"]["hugepageLimits"] = json!([{"pageSize": "2MB", "limit": 0}]);
+    // The exec'd process then shows the cgroup's whole path.
+    b.remove_namespace("cgroup");
+    b.args(&["sleep", "60"]);
+    b.write_config();
+    let id = r.id("rl-deleg");
+    let berth = r.command(&[]);
+    let mut user_cmd = vec![berth.get_program().to_string_lossy().into_owned()];
+    user_cmd.extend(
+        berth
+            .get_args()
+            .map(|a| format!("'{}'", a.to_string_lossy())),
+    );
+    let berth = user_cmd.join(" ");
+    let script = format!(
+        "set -e; umount -R /sys/fs/cgroup; mount -t cgroup2 none /sys/fs/cgroup
+         D=/sys/fs/cgroup/{top}; mkdir -p $D/leaf; echo $$ > $D/leaf/cgroup.procs
+         chown -R {uid}:{gid} $D
+         cleanup() {{ echo $$ > /sys/fs/cgroup/cgroup.procs; rmdir $D/leaf $D/ctr $D 2>/dev/null || true; }}
+         trap cleanup EXIT
+         {berth} create --bundle {bundle} {id}; {berth} start {id}
+         echo max=$(cat $D/ctr/hugetlb.2MB.max)
+         {berth} pause {id}; echo freeze=$(cat $D/ctr/cgroup.freeze); {berth} resume {id}
+         {berth} exec {id} grep ^0:: /proc/self/cgroup
+         {berth} kill {id} KILL; {berth} delete --force {id}
+         test -d $D/ctr || echo removed",
+        uid = u.uid,
+        gid = u.gid,
+        bundle = b.path_str(),
+    );
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c", &script]);
+    let out = crate::common::run_command(cmd, crate::common::CMD_TIMEOUT);
+    assert!(out.success(), "{out}");
+    let want = format!("max=0\nfreeze=1\n0::/{top}/ctr\nremoved\n");
+    assert_eq!(out.stdout, want, "{out}");
+    assert!(!r.state_root().join(&id).exists());
+}
