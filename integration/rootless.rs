@@ -239,7 +239,11 @@ fn rootless_flag_and_state_root() {
     r.run(&["--rootless=true", "create", "--bundle", b.path_str(), &id])
         .ok();
     assert!(r.state_root().join(&id).join("state.json").exists());
-    assert!(r.run(&["list", "-q"]).ok().stdout.lines().any(|l| l == id));
+    // list shows the container's owner, as runc does: the user.
+    let out = r.run(&["list", "--format", "json"]).ok();
+    let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let ours = list.as_array().unwrap().iter().find(|c| c["id"] == id.as_str());
+    assert_eq!(ours.unwrap()["owner"], crate::rootless_user::NAME, "{out}");
     r.run(&["delete", "--force", &id]).ok();
     assert!(!r.state_root().join(&id).exists());
 }
