@@ -213,6 +213,20 @@ fn rootless_limits_it_cannot_have() {
     let out = r.run_bundle(&b, &id);
     assert!(out.single_error_line().contains("process.rlimits"), "{out}");
     assert!(!r.state_root().join(&id).exists(), "{out}");
+
+    let mut b = user_bundle("rl-oom");
+    let current: i32 = fs::read_to_string("/proc/self/oom_score_adj")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    b.config["process"]["oomScoreAdj"] = json!((current - 100).max(-1000));
+    let out = r.run_bundle(&b, &id);
+    assert!(
+        out.single_error_line().contains("process.oomScoreAdj"),
+        "{out}"
+    );
+    assert!(!r.state_root().join(&id).exists(), "{out}");
 }
 
 /// `--rootless`: false makes the user try the host's cgroups (and fail there); a bad
@@ -242,7 +256,11 @@ fn rootless_flag_and_state_root() {
     // list shows the container's owner, as runc does: the user.
     let out = r.run(&["list", "--format", "json"]).ok();
     let list: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let ours = list.as_array().unwrap().iter().find(|c| c["id"] == id.as_str());
+    let ours = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id.as_str());
     assert_eq!(ours.unwrap()["owner"], crate::rootless_user::NAME, "{out}");
     r.run(&["delete", "--force", &id]).ok();
     assert!(!r.state_root().join(&id).exists());
@@ -318,4 +336,60 @@ fn rootless_delegated_cgroup_v2() {
     let want = format!("max=0\nfreeze=1\n0::/{top}/ctr\nremoved\n");
     assert_eq!(out.stdout, want, "{out}");
     assert!(!r.state_root().join(&id).exists());
+}
+
+/// A console socket, hooks and a seccomp filter, rootless: the same as for root.
+#[test]
+fn rootless_console_socket_hooks_and_seccomp() {
+    let u = user();
+    let r = Rootless::new();
+    let mut b = full_range_bundle("rl-misc");
+    b.config["process"]["terminal"] = json!(true);
+    b.sh("tty; mkdir /dev/shm/d 2>&1; echo done");
+    let dir = b.path().to_path_buf();
+    let out = |f: &str| format!("{}/{f}", dir.display());
+    let hook = |script: String| json!({"path": "/bin/sh", "args": ["sh", "-c", script]});
+    b.config["hooks"] = json!({
+        "createRuntime": [hook(format!("id -u > {}", out("create-runtime")))],
+        "poststop": [hook(format!("touch {}", out("poststop")))],
+    });
+    b.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}],
+    });
+    b.write_config();
+    let sock = crate::console::ConsoleSocket::new("rl-misc");
+    fs::set_permissions(
+        sock.path_str(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
+    let id = r.id("rl-misc");
+    let args = [
+        "create",
+        "--bundle",
+        b.path_str(),
+        "--console-socket",
+        sock.path_str(),
+        &id,
+    ];
+    r.run(&args).ok();
+    let got = sock.receive();
+    r.run(&["start", &id]).ok();
+    let text = crate::console::read_pty(&got.master, crate::common::WAIT_TIMEOUT, |t| {
+        t.contains("done")
+    });
+    assert!(text.contains("/dev/pts/0"), "{text:?}");
+    assert!(text.contains("Operation not permitted"), "{text:?}");
+    wait_until("the container to stop", || {
+        r.run(&["state", &id]).stdout.contains("\"stopped\"")
+    });
+    r.run(&["delete", &id]).ok();
+    let hook_uid = fs::read_to_string(out("create-runtime")).unwrap();
+    assert_eq!(
+        hook_uid.trim(),
+        u.uid.to_string(),
+        "hooks run as the user, on the host"
+    );
+    assert!(fs::metadata(out("poststop")).is_ok());
 }
