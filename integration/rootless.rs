@@ -87,6 +87,21 @@ fn rootless_exec_and_kill() {
     b.write_config();
     let id = r.id("rl-exec");
     r.run(&["create", "--bundle", b.path_str(), &id]).ok();
+    // Before start too: the init is then berth's own, which the user must be able to reach.
+    let out = r.run(&["exec", &id, "cat", "/proc/self/uid_map"]).ok();
+    assert_eq!(out.stdout.lines().count(), 2, "{out}");
+    // Reachable, so it holds nothing of the host's but the fifo: no state directory.
+    let state: serde_json::Value = serde_json::from_str(&r.run(&["state", &id]).stdout).unwrap();
+    let fds = format!("/proc/{}/fd", state["pid"]);
+    for e in fs::read_dir(&fds).unwrap().flatten() {
+        let target = fs::read_link(e.path()).unwrap_or_default();
+        let dir = r.state_root().join(&id);
+        assert!(
+            !target.starts_with(&dir) || target == dir.join("exec.fifo"),
+            "the waiting init holds {}",
+            target.display()
+        );
+    }
     r.run(&["start", &id]).ok();
     let out = r.run(&[
         "exec",

@@ -261,7 +261,7 @@ fn clone_init(
         plan,
         id: o.id,
         chan: init_end,
-        state_dir,
+        state_dir: Cell::new(Some(state_dir)),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         console: Cell::new(console),

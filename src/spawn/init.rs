@@ -15,6 +15,7 @@ use crate::linux::sys;
 use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, Result};
+use nix::fcntl::OFlag;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::{Gid, Uid};
 use std::io::Write;
@@ -36,7 +37,8 @@ pub struct InitArgs<'a> {
     pub chan: Channel,
     /// O_PATH fd of the state directory: exec.fifo is opened through it after
     /// pivot_root, when the host path is out of reach.
-    pub state_dir: OwnedFd,
+    /// Taken (and closed) once the fifo is open.
+    pub state_dir: std::cell::Cell<Option<OwnedFd>>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// Socket to send a terminal's pty master on (`process.terminal`); taken and closed
@@ -253,17 +255,50 @@ fn shorten(value: &str) -> String {
     format!("{}... ({} bytes)", &value[..end], value.len())
 }
 
+const NO_MODE: nix::sys::stat::Mode = nix::sys::stat::Mode::empty();
+
+/// Rootless, the user who made the container may reach its init while it waits, as
+/// runc's: `exec` before `start` joins the namespaces through it, which the kernel allows
+/// only for a dumpable process. So nothing of the host may be open in it then but the
+/// fifo: the state directory is closed before, and the fifo reopened through its O_PATH
+/// handle. A seccomp profile that denies prctl leaves us non-dumpable (and such an
+/// `exec` refused), nothing worse.
+fn open_fifo_reachable(dir: OwnedFd) -> nix::Result<OwnedFd> {
+    let path = nix::fcntl::openat(
+        dir.as_fd(),
+        FIFO_NAME,
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        NO_MODE,
+    )?;
+    drop(dir);
+    let _ = sys::set_dumpable(true);
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&path));
+    nix::fcntl::open(
+        proc_path.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        NO_MODE,
+    )
+}
+
 /// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then
 /// tell `start` we are going. The fd is close-on-exec: `start` sees end-of-file on the
 /// fifo exactly when execve has happened (or we died), and only then runs poststart.
 fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     let _t = logging::step("init: wait for start");
-    let fd = nix::fcntl::openat(
-        a.state_dir.as_fd(),
-        FIFO_NAME,
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
+    let dir = a
+        .state_dir
+        .take()
+        .ok_or_else(|| anyhow!("exec.fifo: state directory already closed"))?;
+    let fd = if a.dumpable_until_mapped && std::path::Path::new("/proc/self/fd").is_dir() {
+        open_fifo_reachable(dir)
+    } else {
+        nix::fcntl::openat(
+            dir.as_fd(),
+            FIFO_NAME,
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            NO_MODE,
+        )
+    }
     .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
     let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
     let state = crate::spawn::hooks::with_status(hook_state, "created");
