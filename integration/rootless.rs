@@ -219,10 +219,22 @@ fn rootless_limits_it_cannot_have() {
     let mut b = user_bundle("rl-lim");
     b.config["linux"]["resources"]["memory"] = json!({"limit": 64 << 20});
     let out = r.run_bundle(&b, &id);
+    let line = out.single_error_line();
+    assert!(line.contains("linux.resources.memory"), "{out}");
+    // runc's words, which runc's own tests look for.
+    assert!(line.contains("cannot set memory limit: container could not join or create cgroup"));
+    assert!(!r.state_root().join(&id).exists(), "{out}");
+
+    // A cgroupsPath the config names is tried (runc's rule), and fails here.
+    let mut b = user_bundle("rl-cgpath");
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{id}"));
+    let out = r.run_bundle(&b, &id);
+    let line = out.single_error_line();
     assert!(
-        out.single_error_line().contains("linux.resources.memory"),
+        line.contains("unable to apply cgroup configuration"),
         "{out}"
     );
+    assert!(line.contains("permission denied"), "{out}");
     assert!(!r.state_root().join(&id).exists(), "{out}");
 
     let mut b = user_bundle("rl-rlim");

@@ -14,22 +14,27 @@ use nix::unistd::{access, AccessFlags};
 use std::path::Path;
 
 /// The plan to use in rootless mode: `p` itself where the user may make the cgroup,
-/// else none.
-pub fn plan(p: Prepared, own_pid_ns: bool) -> Result<Option<Prepared>> {
-    if p.host.mode == Mode::Unified && delegated(&p) {
-        // Loading a device program needs CAP_BPF on the host; the user namespace limits
-        // what devices the container can reach anyway.
-        return Ok(Some(Prepared { bpf: None, ..p }));
+/// else none. A `cgroupsPath` the config names is tried all the same (and fails with
+/// the kernel's reason), as in runc.
+pub fn plan(p: Prepared, own_pid_ns: bool, named: bool) -> Result<Option<Prepared>> {
+    if named || (p.host.mode == Mode::Unified && delegated(&p)) {
+        // Device rules need CAP_BPF (v2) or CAP_SYS_ADMIN (v1) on the host; they are
+        // left out, as runc does, and the user namespace limits what devices the
+        // container can reach anyway.
+        let mut p = Prepared { bpf: None, ..p };
+        p.writes.retain(|w| !is_devices(w));
+        return Ok(Some(p));
     }
-    if let Some(w) = p
-        .writes
-        .iter()
-        .find(|w| !w.key.starts_with("linux.resources.devices"))
-    {
+    let limit = p.writes.iter().find(|w| !is_devices(w));
+    if let Some(w) = limit {
+        // runc's words, which its tests look for.
+        let what = w.key.split('.').nth(2).unwrap_or("resource");
         return Err(Error::config(
             &w.key,
-            "cannot set this limit in a rootless container: the user may not make a cgroup \
-             here (it needs a cgroup v2 subtree delegated to the user)",
+            format!(
+                "cannot set {what} limit: container could not join or create cgroup \
+                 (rootless: the user has no delegated cgroup v2 subtree)"
+            ),
         )
         .into());
     }
@@ -44,6 +49,10 @@ pub fn plan(p: Prepared, own_pid_ns: bool) -> Result<Option<Prepared>> {
         ));
     }
     Ok(None)
+}
+
+fn is_devices(w: &super::Write) -> bool {
+    w.key.starts_with("linux.resources.devices")
 }
 
 /// Whether the user may make the v2 directory and move processes there: the nearest

@@ -76,7 +76,11 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             let _t = logging::step("create: cgroup");
             let planned = cgroups::planned(cp);
             dir.save_cgroup(&planned)?;
-            let cg = cgroups::create(cp, &planned)?;
+            let cg = cgroups::create(cp, &planned).map_err(|e| match o.rootless {
+                // runc's words for a cgroup a rootless container may not have.
+                true => e.context("unable to apply cgroup configuration"),
+                false => e,
+            })?;
             if cg != planned {
                 // Another create made a shared parent at the same moment.
                 dir.save_cgroup(&cg)?;
@@ -124,7 +128,7 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
         match cg {
             Some(cg) if o.rootless => {
                 let own_pid_ns = plan.namespaces.creates(CloneFlags::CLONE_NEWPID);
-                cgroups::rootless::plan(cg, own_pid_ns)?
+                cgroups::rootless::plan(cg, own_pid_ns, plan.cgroups_path.is_some())?
             }
             cg => cg,
         }
