@@ -5,8 +5,8 @@
 //! container without a PID namespace of its own: killing its init then leaves the rest,
 //! and without a cgroup nothing can find them.
 
-use super::mode::Mode;
-use super::{hierarchies, path, Prepared};
+use super::mode::{Hierarchy, Mode};
+use super::{path, Prepared, Target};
 use crate::errors::Error;
 use crate::linux::procfs;
 use anyhow::Result;
@@ -17,7 +17,8 @@ use std::path::Path;
 /// else none. A `cgroupsPath` the config names is tried all the same (and fails with
 /// the kernel's reason), as in runc.
 pub fn plan(p: Prepared, own_pid_ns: bool, named: bool) -> Result<Option<Prepared>> {
-    if named || (p.host.mode == Mode::Unified && delegated(&p)) {
+    if named || (p.host.mode == Mode::Unified && delegated(&p, p.host.v2.as_ref())) {
+        let p = without_v2_beside_v1(p)?;
         // Device rules need CAP_BPF (v2) or CAP_SYS_ADMIN (v1) on the host; they are
         // left out, as runc does, and the user namespace limits what devices the
         // container can reach anyway.
@@ -55,17 +56,34 @@ fn is_devices(w: &super::Write) -> bool {
     w.key.starts_with("linux.resources.devices")
 }
 
-/// Whether the user may make the v2 directory and move processes there: the nearest
-/// existing ancestor and its cgroup.procs are writable for it.
-fn delegated(p: &Prepared) -> bool {
+/// On a hybrid host the v2 hierarchy beside the v1 ones holds few controllers (none
+/// that runc's rootless setups delegate): the container goes without a directory there
+/// when the user may not make one, unless a limit needs it.
+fn without_v2_beside_v1(mut p: Prepared) -> Result<Prepared> {
+    if p.host.mode != Mode::Hybrid || delegated(&p, p.host.v2.as_ref()) {
+        return Ok(p);
+    }
+    if let Some(w) = p.writes.iter().find(|w| w.target == Target::V2) {
+        return Err(Error::config(
+            &w.key,
+            "the user may not make a directory in the cgroup v2 hierarchy this limit needs",
+        )
+        .into());
+    }
+    p.host.v2 = None;
+    Ok(p)
+}
+
+/// Whether the user may make the directory in `h` and move processes there: the
+/// nearest existing ancestor and its cgroup.procs are writable for it.
+fn delegated(p: &Prepared, h: Option<&Hierarchy>) -> bool {
+    let Some(h) = h else { return false };
     let proc_cgroup = procfs::own_cgroup_lines();
-    hierarchies(p).into_iter().all(|h| {
-        let dir = path::dir_in(h, &proc_cgroup, &p.place);
-        let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
-            return false;
-        };
-        writable(existing) && writable(&existing.join("cgroup.procs"))
-    })
+    let dir = path::dir_in(h, &proc_cgroup, &p.place);
+    let Some(existing) = dir.ancestors().find(|a| a.exists()) else {
+        return false;
+    };
+    writable(existing) && writable(&existing.join("cgroup.procs"))
 }
 
 fn writable(p: &Path) -> bool {

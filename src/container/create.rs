@@ -291,7 +291,8 @@ fn clone_init(
         },
     );
     let back = restore.restore();
-    let out = birth.map_or(Ok(()), |b| b.step_out());
+    let child = cloned.as_ref().ok().map(|c| c.pid);
+    let out = birth.map_or(Ok(()), |b| b.step_out(child));
     let cloned = cloned.map_err(|e| anyhow!("clone: {}", crate::errors::describe_io(&e)))?;
     back?;
     out?;

@@ -268,7 +268,8 @@ fn clone_exec(
         setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
             .map_err(|e| anyhow!("return to own pid namespace: {}", errno_text(e)))
     });
-    let out = birth.map_or(Ok(()), |b| b.step_out());
+    let child = cloned.as_ref().ok().map(|c| c.pid);
+    let out = birth.map_or(Ok(()), |b| b.step_out(child));
     let cloned = cloned.map_err(|e| clone_error(&e, cgroup))?;
     back?;
     out?;

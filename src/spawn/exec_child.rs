@@ -83,23 +83,18 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
             .map_err(|e| anyhow!("join the container's namespaces: {}", errno_text(e)))
             .step("namespaces")?;
     }
-    if c.fork_into_pid_ns {
-        fork_into_pid_ns(&c.chan).step("namespaces")?;
+    if !c.fork_into_pid_ns {
+        session(c)?;
     }
-    nix::unistd::setsid()
-        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
-        .step("session")?;
-    if let Some(sock) = c.console.take() {
-        console::setup_in_exec(p, sock).step("console")?;
-    }
-    if !c.no_new_keyring {
-        finish::join_keyring(c.id).step("keyring")?;
-    }
-
     // [1] Wait until the parent has put us in the container's cgroup.
     match c.chan.recv().step("wait for parent")? {
         Some(Msg::Proceed { .. }) => {}
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    }
+    if c.fork_into_pid_ns {
+        // After Proceed: the parent may have moved us into the cgroup only now.
+        fork_into_pid_ns(&c.chan).step("namespaces")?;
+        session(c)?;
     }
     let a = &p.attrs;
     if a.exec_cpus_initial.is_some() || a.exec_cpus_final.is_some() {
@@ -112,6 +107,20 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     finish::finish_process(p, c.plan.preserve_fds, || {
         finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
     })
+}
+
+/// Our own session (the terminal's controlling one), console and keyring.
+fn session(c: &ExecChild) -> StepResult<()> {
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = c.console.take() {
+        console::setup_in_exec(&c.plan.process, sock).step("console")?;
+    }
+    if !c.no_new_keyring {
+        finish::join_keyring(c.id).step("keyring")?;
+    }
+    Ok(())
 }
 
 /// Joining a PID namespace only applies to children: fork, hand the parent the real
