@@ -9,6 +9,7 @@ use crate::rootless_user::{
 };
 use serde_json::json;
 use std::fs;
+use std::path::Path;
 
 /// The user's own id is root inside; setgroups is denied (the kernel's condition for an
 /// unprivileged gid map); output and exit code come back; the state goes at the end.
@@ -422,4 +423,85 @@ fn rootless_console_socket_hooks_and_seccomp() {
         "hooks run as the user, on the host"
     );
     assert!(fs::metadata(out("poststop")).is_ok());
+}
+
+/// A v1 cgroup tree given to the user (as runc's rootless CI sets one up): with a
+/// cgroupsPath below it the container gets its cgroups and limits there, pause works,
+/// and delete removes them. The user may not step back into its own cgroups, which root
+/// owns: berth moves the init in after the clone instead. The hybrid v2 hierarchy, which
+/// the user may not write, is left out.
+#[test]
+fn rootless_v1_cgroups_given_to_the_user() {
+    let u = user();
+    let r = Rootless::new();
+    let top = crate::common::unique("berth-rl-v1");
+    let mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let v1: Vec<String> = crate::common::parse_mountinfo(&mounts)
+        .into_iter()
+        .filter(|m| m.fstype == "cgroup" && !m.super_options.contains("name="))
+        .map(|m| m.mount_point)
+        .collect();
+    let dirs: Vec<std::path::PathBuf> = v1.iter().map(|m| Path::new(m).join(&top)).collect();
+    struct Remove(Vec<std::path::PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for d in &self.0 {
+                let _ = fs::remove_dir(d.join("ctr"));
+                let _ = fs::remove_dir(d);
+            }
+        }
+    }
+    let _remove = Remove(dirs.clone());
+    for d in &dirs {
+        fs::create_dir(d).unwrap();
+        for f in ["cpuset.cpus", "cpuset.mems"] {
+            if let Ok(v) = fs::read_to_string(d.parent().unwrap().join(f)) {
+                fs::write(d.join(f), v.trim()).unwrap();
+            }
+        }
+        chown(d, u.uid, u.gid, false);
+    }
+    let mut b = full_range_bundle("rl-v1");
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{top}/ctr"));
+    b.config["linux"]["resources"]["pids"] = json!({"limit": 50});
+    // The exec'd process then shows the cgroup's whole path.
+    b.remove_namespace("cgroup");
+    b.args(&["sleep", "60"]);
+    b.write_config();
+    let id = r.id("rl-v1");
+    r.run(&["create", "--bundle", b.path_str(), &id]).ok();
+    r.run(&["start", &id]).ok();
+    let pids = dirs
+        .iter()
+        .find(|d| d.starts_with("/sys/fs/cgroup/pids"))
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(pids.join("ctr/pids.max"))
+            .unwrap()
+            .trim(),
+        "50"
+    );
+    let pid: serde_json::Value = serde_json::from_str(&r.run(&["state", &id]).stdout).unwrap();
+    let cgroups = fs::read_to_string(format!("/proc/{}/cgroup", pid["pid"])).unwrap();
+    assert!(cgroups.contains(&format!(":pids:/{top}/ctr")), "{cgroups}");
+    r.run(&["pause", &id]).ok();
+    let freezer = dirs
+        .iter()
+        .find(|d| d.starts_with("/sys/fs/cgroup/freezer"))
+        .unwrap();
+    assert_eq!(
+        fs::read_to_string(freezer.join("ctr/freezer.state"))
+            .unwrap()
+            .trim(),
+        "FROZEN"
+    );
+    r.run(&["resume", &id]).ok();
+    let out = r
+        .run(&["exec", &id, "grep", "pids", "/proc/self/cgroup"])
+        .ok();
+    assert!(out.stdout.contains(&format!("/{top}/ctr")), "{out}");
+    r.run(&["delete", "--force", &id]).ok();
+    for d in &dirs {
+        assert!(!d.join("ctr").exists(), "{} left", d.display());
+    }
 }
