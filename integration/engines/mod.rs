@@ -32,7 +32,7 @@ mod host;
 mod images;
 mod podman_env;
 mod probes;
-mod support;
+pub mod support;
 
 /// An engine environment as a test uses it: built in private temp dirs, checked at the end.
 trait Env: Sized + 'static {

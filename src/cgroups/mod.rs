@@ -20,6 +20,7 @@ pub mod path;
 pub mod place;
 pub mod remove;
 pub mod resources;
+pub mod rootless;
 pub mod stats;
 pub mod systemd;
 pub mod v1;

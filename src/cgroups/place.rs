@@ -2,7 +2,9 @@
 //! takes the kernel's global threadgroup lock, which costs an RCU grace period (~10 ms on
 //! this machine); a single-threaded process moving itself does not. So `create` steps
 //! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there
-//! (into the v2 one with clone3's CLONE_INTO_CGROUP), and steps back out.
+//! (into the v2 one with clone3's CLONE_INTO_CGROUP), and steps back out. A rootless
+//! user who may join the container's v1 cgroups but not go back to its own (which
+//! root owns) moves the child there after the clone instead, before it proceeds.
 
 use super::mode::CgroupHost;
 use super::path::{dir_in, Where};
@@ -20,6 +22,8 @@ pub struct Birth {
     back: Vec<PathBuf>,
     /// The container's v2 directory, for CLONE_INTO_CGROUP.
     v2: Option<OwnedFd>,
+    /// The container's v1 directories we did not step into: the child goes there after.
+    later: Vec<PathBuf>,
 }
 
 impl Birth {
@@ -27,11 +31,17 @@ impl Birth {
         self.v2.as_ref().map(|f| f.as_fd())
     }
 
-    /// Return to the parent's own cgroups.
-    pub fn step_out(mut self) -> Result<()> {
+    /// Return to the parent's own cgroups, and move `child` (when it was cloned) into
+    /// the cgroups we did not step into.
+    pub fn step_out(mut self, child: Option<i32>) -> Result<()> {
         for t in std::mem::take(&mut self.back) {
             write_file(&t, "0")
                 .map_err(|e| anyhow!("cgroup: return to {}: {}", t.display(), describe_io(&e)))?;
+        }
+        let Some(pid) = child else { return Ok(()) };
+        for d in std::mem::take(&mut self.later) {
+            write_file(&d.join("cgroup.procs"), &pid.to_string())
+                .map_err(|e| anyhow!("cgroup: join {}: {}", d.display(), describe_io(&e)))?;
         }
         Ok(())
     }
@@ -63,6 +73,7 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
     let mut birth = Birth {
         back: Vec::new(),
         v2: None,
+        later: Vec::new(),
     };
     // Directories systemd makes only once it starts the unit (with the init in it).
     let started = cg.systemd.as_ref().is_some_and(|u| u.started);
@@ -77,7 +88,14 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
             continue;
         };
         let own = dir_in(h, &proc_cgroup, &Where::UnderOwn(PathBuf::new()));
-        birth.back.push(own.join("tasks"));
+        let back = own.join("tasks");
+        if !nix::unistd::geteuid().is_root()
+            && nix::unistd::access(&back, nix::unistd::AccessFlags::W_OK).is_err()
+        {
+            birth.later.push(d.path.clone());
+            continue;
+        }
+        birth.back.push(back);
         let tasks = d.path.join("tasks");
         if let Err(e) = write_file(&tasks, "0") {
             return Err(anyhow!(

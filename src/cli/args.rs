@@ -26,16 +26,18 @@ pub struct Cli {
         value_name = "FORMAT"
     )]
     pub log_format: String,
-    /// directory for container state (best on a tmpfs)
-    #[arg(long, global = true, default_value = crate::container::state::DEFAULT_ROOT, value_name = "DIR")]
-    pub root: PathBuf,
+    /// directory for container state (default: /run/berth, or $XDG_RUNTIME_DIR/berth
+    /// for a user)
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// path to the criu binary; accepted for runc's callers, berth has no checkpoint/restore
     #[arg(long, global = true, value_name = "PATH")]
     pub criu: Option<PathBuf>,
-    /// use systemd to manage cgroups (not supported yet)
+    /// use systemd to manage cgroups (linux.cgroupsPath is slice:prefix:name)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// accepted for compatibility with runc; berth decides rootless mode itself
+    /// rootless mode: true, false or auto (auto: when not root, or root of a user
+    /// namespace); rootless containers go without a cgroup unless the user may make one
     #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub rootless: Option<String>,
     /// print the version

@@ -12,7 +12,6 @@
 use super::args::{
     Cli, Command, CommonCreate, CreateArgs, DeleteArgs, ExecArgs, IdArg, KillArgs, ListArgs,
 };
-use crate::container::state::DEFAULT_ROOT;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -47,7 +46,7 @@ pub fn parse(args: &[OsString]) -> Option<Cli> {
         debug: false,
         log: None,
         log_format: "text".to_string(),
-        root: PathBuf::from(DEFAULT_ROOT),
+        root: None,
         systemd_cgroup: false,
         rootless: None,
         criu: None,
@@ -118,7 +117,7 @@ fn set<'a>(
     value: Option<String>,
 ) -> Option<()> {
     match (*verb, name, value) {
-        (_, "--root", v) => cli.root = PathBuf::from(v?),
+        (_, "--root", v) => cli.root = Some(PathBuf::from(v?)),
         (_, "--log", v) => cli.log = Some(PathBuf::from(v?)),
         (_, "--log-format", v) => cli.log_format = v?,
         (_, "--debug", _) => cli.debug = true,

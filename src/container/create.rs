@@ -24,6 +24,8 @@ use std::path::Path;
 
 pub struct CreateOpts<'a> {
     pub root: &'a Path,
+    /// Rootless mode (`--rootless`): the container may go without a cgroup.
+    pub rootless: bool,
     pub id: &'a str,
     pub bundle: &'a Path,
     pub pid_file: Option<&'a Path>,
@@ -77,7 +79,11 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
             let _t = logging::step("create: cgroup");
             let planned = cgroups::planned(cp);
             dir.save_cgroup(&planned)?;
-            let cg = cgroups::create(cp, &planned)?;
+            let cg = cgroups::create(cp, &planned).map_err(|e| match o.rootless {
+                // runc's words for a cgroup a rootless container may not have.
+                true => e.context("unable to apply cgroup configuration"),
+                false => e,
+            })?;
             if cg != planned {
                 // Another create made a shared parent at the same moment.
                 dir.save_cgroup(&cg)?;
@@ -121,7 +127,14 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
     let cgroup = {
         let _t = logging::step("create: plan cgroup");
         let res = plan.resources.as_ref();
-        cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id, o.systemd_cgroup)?
+        let cg = cgroups::prepare(plan.cgroups_path.as_deref(), res, o.id, o.systemd_cgroup)?;
+        match cg {
+            Some(cg) if o.rootless => {
+                let own_pid_ns = plan.namespaces.creates(CloneFlags::CLONE_NEWPID);
+                cgroups::rootless::plan(cg, own_pid_ns, plan.cgroups_path.is_some())?
+            }
+            cg => cg,
+        }
     };
     Ok(Prepared {
         plan,
@@ -289,12 +302,14 @@ fn clone_init(
         plan,
         id: o.id,
         chan: init_end,
-        state_dir,
+        state_dir: Cell::new(Some(state_dir)),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,
         console: Cell::new(console),
         seccomp_agent: Cell::new(seccomp_agent),
         preserve_fds: p.preserve_fds,
+        dumpable_until_mapped: !nix::unistd::geteuid().is_root()
+            && plan.namespaces.creates(CloneFlags::CLONE_NEWUSER),
     };
     let (chan_fd, lock_fd) = (chan.as_raw_fd(), dir.lock_fd());
     let v2 = birth.as_ref().and_then(|b| b.v2_fd());
@@ -313,7 +328,8 @@ fn clone_init(
         },
     );
     let back = restore.restore();
-    let out = birth.map_or(Ok(()), |b| b.step_out());
+    let child = cloned.as_ref().ok().map(|c| c.pid);
+    let out = birth.map_or(Ok(()), |b| b.step_out(child));
     let cloned = cloned.map_err(|e| anyhow!("clone: {}", crate::errors::describe_io(&e)))?;
     back?;
     out?;

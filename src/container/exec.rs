@@ -34,7 +34,7 @@ use super::{pidfile, Container};
 use crate::cgroups::join::{self, JoinCgroup};
 use crate::cgroups::mode::CgroupHost as Host;
 use crate::errors::{describe_io, errno_text, Error, Kind};
-use crate::linux::{console, process_attrs, sys};
+use crate::linux::{console, process_attrs, rootless, sys};
 use crate::spawn::channel::{self, Msg};
 use crate::spawn::exec_child::{self, ExecChild, ExecPlan};
 use crate::spawn::fds;
@@ -197,6 +197,7 @@ fn launch(
         init,
         join: CloneFlags::empty(),
         root: None,
+        fork_into_pid_ns: false,
         console: Cell::new(sockets.init.take()),
         sigmask: o.sigmask,
         no_new_keyring: st.no_new_keyring,
@@ -209,13 +210,14 @@ fn launch(
     if let (true, Some((j, _))) = (cloned.move_into_v2, cgroup) {
         join::enter_v2_late(j, cloned.pid, st.pid)?;
     }
+    // Should the child fork once more, this becomes its child's pid.
+    let mut pid = cloned.pid;
     // [1] The child is in the container's cgroup: it may go on.
     chan.send(&Msg::Proceed {
         host_pid: cloned.pid,
     })?;
     {
         let _t = logging::step("exec: child setup");
-        let mut pid = cloned.pid;
         let what = "the exec'd process";
         parent::wait_ready(&chan, &mut pid, &mut guard, what, |req, _| {
             bail!("{what}: unexpected request {req:?}")
@@ -229,12 +231,9 @@ fn launch(
         .transpose()?;
     guard.release();
     if let Some(pf) = o.pid_file {
-        pidfile::write(pf, cloned.pid)?;
+        pidfile::write(pf, pid)?;
     }
-    Ok(Launched {
-        pid: cloned.pid,
-        master,
-    })
+    Ok(Launched { pid, master })
 }
 
 /// Clone the exec child, born in the container's cgroup and PID namespace.
@@ -265,10 +264,10 @@ fn clone_exec(
     if let Some(cpus) = &plan.process.attrs.exec_cpus_initial {
         process_attrs::set_cpu_affinity(Some(cpus), "initial")?;
     }
-    if own_pid_ns.is_some() {
-        setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID)
-            .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
-    }
+    let own_pid_ns = match own_pid_ns {
+        Some(own) => join_pid_ns(&mut child, join, own)?,
+        None => None,
+    };
     // A v2 cgroup with controllers enabled for its children takes no processes itself
     // (the init may have moved below it, as systemd does): then the child goes to the
     // init's own v2 cgroup, as runc does, unless --cgroup named the place.
@@ -286,11 +285,33 @@ fn clone_exec(
         setns(own.as_fd(), CloneFlags::CLONE_NEWPID)
             .map_err(|e| anyhow!("return to own pid namespace: {}", errno_text(e)))
     });
-    let out = birth.map_or(Ok(()), |b| b.step_out());
+    let child = cloned.as_ref().ok().map(|c| c.pid);
+    let out = birth.map_or(Ok(()), |b| b.step_out(child));
     let cloned = cloned.map_err(|e| clone_error(&e, cgroup))?;
     back?;
     out?;
     Ok(cloned)
+}
+
+/// Step into the container's PID namespace, so the clone lands there; returns our own
+/// to come back to. Only root of the host may: others could not come back (our own PID
+/// namespace is the host's) or not even go (the container's user namespace owns it).
+/// Then the child joins it with the others and forks once more, and we become a
+/// subreaper to adopt that grandchild.
+fn join_pid_ns(
+    child: &mut ExecChild,
+    join: CloneFlags,
+    own: std::fs::File,
+) -> Result<Option<std::fs::File>> {
+    if nix::unistd::geteuid().is_root() && !rootless::in_user_namespace() {
+        setns(child.init.as_fd(), CloneFlags::CLONE_NEWPID)
+            .map_err(|e| anyhow!("join the container's pid namespace: {}", errno_text(e)))?;
+        return Ok(Some(own));
+    }
+    sys::set_child_subreaper().map_err(|e| anyhow!("set subreaper: {e}"))?;
+    child.join = join;
+    child.fork_into_pid_ns = true;
+    Ok(None)
 }
 
 fn clone_error(e: &std::io::Error, cgroup: Option<&(JoinCgroup, Host)>) -> anyhow::Error {

@@ -11,7 +11,6 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-pub const DEFAULT_ROOT: &str = "/run/berth";
 use crate::spec::SPEC_VERSION;
 const STATE_FILE: &str = "state.json";
 /// The cgroup alone, written before the cgroup is made (see `save_cgroup`).

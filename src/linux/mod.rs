@@ -11,6 +11,7 @@ pub mod process;
 pub mod process_attrs;
 pub mod procfs;
 pub mod rootfs;
+pub mod rootless;
 pub mod selfexe;
 pub mod signal;
 pub mod sys;

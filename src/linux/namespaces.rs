@@ -143,9 +143,120 @@ fn map_text(maps: &[IdMap]) -> String {
         .collect()
 }
 
-/// Write the init's uid_map and gid_map (from the parent, which is privileged).
+/// Write the init's uid_map and gid_map. Whoever holds CAP_SETUID/CAP_SETGID here (root
+/// of the host, or of the user namespace we run in, as under rootless podman) writes any
+/// map. An unprivileged user may write only a map of its own single id, a gid map only
+/// once setgroups is denied; any other map goes through the setuid helpers
+/// newuidmap/newgidmap (Debian's uidmap), which allow the ranges of /etc/subuid and
+/// /etc/subgid. The init is still dumpable here, so its /proc files are ours to write.
 pub fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
-    write_maps(pid, &plan.uid_map, &plan.gid_map, "linux.")
+    let euid = nix::unistd::geteuid().as_raw();
+    let egid = nix::unistd::getegid().as_raw();
+    let uid = Ids {
+        key: "linux.uidMappings",
+        file: "uid_map",
+        helper: "newuidmap",
+        own: euid,
+    };
+    let gid = Ids {
+        key: "linux.gidMappings",
+        file: "gid_map",
+        helper: "newgidmap",
+        own: egid,
+    };
+    if has_cap(caps::Capability::CAP_SETUID) || uid.is_own(&plan.uid_map) {
+        uid.write(pid, &plan.uid_map)?;
+    } else {
+        uid.run_helper(pid, &plan.uid_map)?;
+    }
+    if has_cap(caps::Capability::CAP_SETGID) {
+        gid.write(pid, &plan.gid_map)
+    } else if gid.is_own(&plan.gid_map) {
+        // The kernel's condition for an unprivileged gid map: nobody in the namespace
+        // could drop a group with setgroups and so gain access a group denies.
+        std::fs::write(format!("/proc/{pid}/setgroups"), "deny").map_err(|e| {
+            anyhow!(
+                "linux.gidMappings: deny setgroups: {}",
+                crate::errors::describe_io(&e)
+            )
+        })?;
+        gid.write(pid, &plan.gid_map)
+    } else {
+        gid.run_helper(pid, &plan.gid_map)
+    }
+}
+
+fn has_cap(cap: caps::Capability) -> bool {
+    caps::has_cap(None, caps::CapSet::Effective, cap).unwrap_or(false)
+}
+
+/// One kind of id map: the config key, the /proc file and the helper that writes it.
+struct Ids {
+    key: &'static str,
+    file: &'static str,
+    helper: &'static str,
+    /// Our own effective id of this kind.
+    own: u32,
+}
+
+impl Ids {
+    /// The one map an unprivileged user may write: its own id, once.
+    fn is_own(&self, maps: &[IdMap]) -> bool {
+        matches!(maps, [m] if m.size == 1 && m.host == self.own)
+    }
+
+    fn write(&self, pid: i32, maps: &[IdMap]) -> Result<()> {
+        std::fs::write(format!("/proc/{pid}/{}", self.file), map_text(maps)).map_err(|e| {
+            let hint = if e.raw_os_error() == Some(libc::EPERM) {
+                format!(
+                    " (as id {}: host ids other than your own need root)",
+                    self.own
+                )
+            } else {
+                String::new()
+            };
+            anyhow!(
+                "{}: write {}: {}{hint}",
+                self.key,
+                self.file,
+                crate::errors::describe_io(&e)
+            )
+        })
+    }
+
+    /// Run newuidmap/newgidmap PID ID HOSTID SIZE...; their own message says what
+    /// /etc/subuid (or subgid) does not allow.
+    fn run_helper(&self, pid: i32, maps: &[IdMap]) -> Result<()> {
+        let mut cmd = std::process::Command::new(self.helper);
+        cmd.arg(pid.to_string());
+        for m in maps {
+            cmd.args([m.container, m.host, m.size].map(|n| n.to_string()));
+        }
+        let out = cmd
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| {
+                anyhow!(
+                    "{}: mapping ids other than your own ({}) needs {} (Debian package \
+                 uidmap): {}",
+                    self.key,
+                    self.own,
+                    self.helper,
+                    crate::errors::describe_io(&e)
+                )
+            })?;
+        if out.status.success() {
+            return Ok(());
+        }
+        let why = String::from_utf8_lossy(&out.stderr);
+        let why = why.split_whitespace().collect::<Vec<_>>().join(" ");
+        Err(anyhow!(
+            "{}: {} refused the mapping ({}): {why}",
+            self.key,
+            self.helper,
+            map_text(maps).trim_end().replace('\n', ", ")
+        ))
+    }
 }
 
 /// `key` prefixes the config keys in errors ("linux.", "mounts[2].").

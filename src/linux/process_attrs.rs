@@ -38,8 +38,8 @@ pub fn set_oom_score_adj(a: &AttrsPlan) -> Result<()> {
         return Ok(());
     };
     proc_write::write_self("oom_score_adj", v.to_string().as_bytes()).map_err(|e| {
-        let hint = if e.raw_os_error() == Some(libc::EACCES) && v < 0 {
-            " (lowering it needs CAP_SYS_RESOURCE)"
+        let hint = if e.raw_os_error() == Some(libc::EACCES) {
+            " (lowering it below the current value needs CAP_SYS_RESOURCE)"
         } else {
             ""
         };

@@ -7,11 +7,15 @@
 //! binary: every later /proc/PID/exe then refuses writes (EROFS), and the detached
 //! mount is in no namespace, so nobody can remount it read-write. A binary that already
 //! lives on a read-only mount needs none of this and is not re-executed.
+//!
+//! An unprivileged user (rootless mode) may not make mounts; berth then re-executes from
+//! a sealed in-memory copy of itself instead (a memfd no one can ever write again).
 
 use crate::linux::sys;
 use anyhow::{anyhow, Result};
+use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use std::ffi::CString;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 /// Re-exec from a read-only copy unless already running from one. Returns only if
@@ -26,19 +30,31 @@ pub fn ensure_readonly() -> Result<()> {
     if st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
         return Ok(());
     }
+    if running_from_sealed_copy() {
+        return Ok(());
+    }
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");
-    let tree = sys::open_tree_clone(c"/proc/self/exe").map_err(|e| {
-        anyhow!(
-            "protect binary: open_tree: {}",
-            crate::errors::describe_io(&e)
-        )
-    })?;
+    let tree = match sys::open_tree_clone(c"/proc/self/exe") {
+        Ok(tree) => tree,
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => return reexec(sealed_copy()?),
+        Err(e) => {
+            return Err(anyhow!(
+                "protect binary: open_tree: {}",
+                crate::errors::describe_io(&e)
+            ))
+        }
+    };
     sys::mount_set_readonly(tree.as_fd()).map_err(|e| {
         anyhow!(
             "protect binary: mount_setattr: {}",
             crate::errors::describe_io(&e)
         )
     })?;
+    reexec(tree)
+}
+
+/// Execute `exe` (an fd of our own binary) with our arguments and environment.
+fn reexec(exe: OwnedFd) -> Result<()> {
     let cstrings = |it: &mut dyn Iterator<Item = Vec<u8>>| -> Vec<CString> {
         it.filter_map(|v| CString::new(v).ok()).collect()
     };
@@ -49,9 +65,40 @@ pub fn ensure_readonly() -> Result<()> {
         kv.extend_from_slice(v.as_bytes());
         kv
     }));
-    let err = sys::execveat_fd(tree.as_fd(), &argv, &envp);
+    let err = sys::execveat_fd(exe.as_fd(), &argv, &envp);
     Err(anyhow!(
         "protect binary: re-exec: {}",
         crate::errors::describe_io(&err)
     ))
+}
+
+/// Whether /proc/self/exe is a memfd sealed against writes (see `sealed_copy`).
+fn running_from_sealed_copy() -> bool {
+    let Ok(exe) = std::fs::File::open("/proc/self/exe") else {
+        return false;
+    };
+    // Files other than memfds have no seals: EINVAL.
+    fcntl(&exe, FcntlArg::F_GET_SEALS)
+        .is_ok_and(|s| SealFlag::from_bits_truncate(s).contains(SealFlag::F_SEAL_WRITE))
+}
+
+/// A copy of our binary in a memfd sealed so that it can never change (or be resealed).
+fn sealed_copy() -> Result<OwnedFd> {
+    let _t = crate::logging::step("protect binary: sealed in-memory copy");
+    let fail = |what: &str, e: &dyn std::fmt::Display| anyhow!("protect binary: {what}: {e}");
+    let mem = nix::sys::memfd::memfd_create(
+        c"berth",
+        nix::sys::memfd::MFdFlags::MFD_CLOEXEC | nix::sys::memfd::MFdFlags::MFD_ALLOW_SEALING,
+    )
+    .map_err(|e| fail("memfd_create", &crate::errors::errno_text(e)))?;
+    let mut src = std::fs::File::open("/proc/self/exe").map_err(|e| fail("open", &e))?;
+    let mut dst = std::fs::File::from(mem);
+    std::io::copy(&mut src, &mut dst).map_err(|e| fail("copy", &e))?;
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(&dst, FcntlArg::F_ADD_SEALS(seals))
+        .map_err(|e| fail("seal", &crate::errors::errno_text(e)))?;
+    Ok(OwnedFd::from(dst))
 }

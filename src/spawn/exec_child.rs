@@ -32,11 +32,15 @@ pub struct ExecChild<'a> {
     pub chan: Channel,
     /// pidfd of the container's init, whose namespaces the child joins.
     pub init: OwnedFd,
-    /// The namespaces to join (the PID one is already ours from the clone).
+    /// The namespaces to join (the PID one is already ours from the clone, unless
+    /// `fork_into_pid_ns`).
     pub join: CloneFlags,
     /// The init's root directory when the container has no mount namespace of its own:
     /// joining namespaces would leave us at the host's root, so the child chroots here.
     pub root: Option<OwnedFd>,
+    /// The parent could not join the PID namespace (an unprivileged user: the
+    /// container's user namespace owns it); we join it with the rest and fork once more.
+    pub fork_into_pid_ns: bool,
     /// Socket to send the pty master on; taken once the master is sent.
     pub console: Cell<Option<OwnedFd>>,
     /// The signal mask the process starts with (the parent may block every signal for
@@ -76,30 +80,28 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
         .step("signals")?;
     // While /proc is still the host's.
     process_attrs::set_oom_score_adj(&p.attrs).step("oom score")?;
-    if let Some(root) = &c.root {
-        // Before the user namespace is joined: the host's root may chroot anywhere.
-        enter_root(root).step("chroot")?;
-    }
     if !c.join.is_empty() {
         // One call, which the kernel applies user namespace first and all or nothing.
         setns(c.init.as_fd(), c.join)
             .map_err(|e| anyhow!("join the container's namespaces: {}", errno_text(e)))
             .step("namespaces")?;
     }
-    nix::unistd::setsid()
-        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
-        .step("session")?;
-    if let Some(sock) = c.console.take() {
-        console::setup_in_exec(p, sock).step("console")?;
+    if let Some(root) = &c.root {
+        // After the user namespace is joined: a rootless user may chroot only there.
+        enter_root(root).step("chroot")?;
     }
-    if !c.no_new_keyring {
-        finish::join_keyring(c.id).step("keyring")?;
+    if !c.fork_into_pid_ns {
+        session(c)?;
     }
-
     // [1] Wait until the parent has put us in the container's cgroup.
     match c.chan.recv().step("wait for parent")? {
         Some(Msg::Proceed { .. }) => {}
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
+    }
+    if c.fork_into_pid_ns {
+        // After Proceed: the parent may have moved us into the cgroup only now.
+        fork_into_pid_ns(&c.chan).step("namespaces")?;
+        session(c)?;
     }
     let a = &p.attrs;
     if a.exec_cpus_initial.is_some() || a.exec_cpus_final.is_some() {
@@ -120,4 +122,31 @@ fn enter_root(root: &OwnedFd) -> anyhow::Result<()> {
         .map_err(|e| anyhow!("chdir to the container's root: {}", errno_text(e)))?;
     nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))
+}
+
+/// Our own session (the terminal's controlling one), console and keyring.
+fn session(c: &ExecChild) -> StepResult<()> {
+    nix::unistd::setsid()
+        .map_err(|e| anyhow!("setsid: {}", errno_text(e)))
+        .step("session")?;
+    if let Some(sock) = c.console.take() {
+        console::setup_in_exec(&c.plan.process, sock).step("console")?;
+    }
+    if !c.no_new_keyring {
+        finish::join_keyring(c.id).step("keyring")?;
+    }
+    Ok(())
+}
+
+/// Joining a PID namespace only applies to children: fork, hand the parent the real
+/// pid and step aside. The parent, a subreaper, adopts the process. No parent-death
+/// signal for it: its parent exits now on purpose.
+fn fork_into_pid_ns(chan: &Channel) -> anyhow::Result<()> {
+    match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
+        sys::Forked::Parent(pid) => {
+            let _ = chan.send(&Msg::InitPid(pid));
+            std::process::exit(0);
+        }
+        sys::Forked::Child => Ok(()),
+    }
 }

@@ -15,6 +15,7 @@ use crate::linux::sys;
 use crate::logging;
 use crate::spec::Plan;
 use anyhow::{anyhow, Result};
+use nix::fcntl::OFlag;
 use nix::sched::{setns, unshare, CloneFlags};
 use nix::unistd::{Gid, Uid};
 use std::io::Write;
@@ -36,7 +37,8 @@ pub struct InitArgs<'a> {
     pub chan: Channel,
     /// O_PATH fd of the state directory: exec.fifo is opened through it after
     /// pivot_root, when the host path is out of reach.
-    pub state_dir: OwnedFd,
+    /// Taken (and closed) once the fifo is open.
+    pub state_dir: std::cell::Cell<Option<OwnedFd>>,
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     /// Socket to send a terminal's pty master on (`process.terminal`); taken and closed
@@ -47,6 +49,9 @@ pub struct InitArgs<'a> {
     pub seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
     /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
     pub preserve_fds: u32,
+    /// The parent is an unprivileged user who writes our id maps: until then we must
+    /// stay dumpable, or our /proc files belong to the host's root and not to it.
+    pub dumpable_until_mapped: bool,
 }
 
 /// Entry point of the cloned init; never returns.
@@ -61,14 +66,14 @@ pub fn main(args: InitArgs) -> ! {
     })
 }
 
-/// Returns what to exec, and the fifo's write end, which must stay open until execve.
-fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
+/// The first steps, up to the parent's go-ahead [1]; the state hooks get.
+fn await_parent(a: &InitArgs) -> StepResult<String> {
     let plan = a.plan;
     // Until execve, nothing with our uid and capabilities may open /proc/PID/exe (our
     // binary) or our fds: without a PID namespace, other containers can see us.
-    sys::set_dumpable(false)
-        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
-        .step("dumpable")?;
+    if !a.dumpable_until_mapped {
+        non_dumpable()?;
+    }
     // If `create` dies while we set up, we die too; cleared before Ready below.
     sys::set_parent_death_signal(libc::SIGKILL)
         .map_err(anyhow::Error::from)
@@ -87,13 +92,25 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
         ),
         other => return Err(("wait for parent", anyhow!("unexpected {other:?}"))),
     };
+    if a.dumpable_until_mapped {
+        non_dumpable()?;
+    }
+    Ok(hook_state)
+}
+
+/// Returns what to exec, and the fifo's write end, which must stay open until execve.
+fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
+    let plan = a.plan;
+    let hook_state = await_parent(a)?;
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
     let trees = receive_trees(plan, &a.chan).step("bind sources")?;
     // Early, while the host's /proc is still mounted here: the container may have none.
     process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
-        userns,
+        // Inside a user namespace of our own (rootless podman's) the kernel refuses the
+        // same things as inside the container's: mknod, locked mount flags.
+        userns: userns || crate::linux::rootless::in_user_namespace(),
         cgroupns: plan.namespaces.creates(CloneFlags::CLONE_NEWCGROUP),
         trees,
     };
@@ -109,7 +126,7 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     }
     set_names(plan).step("hostname")?;
     write_sysctl(plan).step("sysctl")?;
-    rootfs::finalize(plan, userns).step("rootfs")?;
+    rootfs::finalize(plan, env.userns).step("rootfs")?;
 
     if !a.no_new_keyring {
         finish::join_keyring(a.id).step("keyring")?;
@@ -161,6 +178,12 @@ fn receive_trees(plan: &Plan, chan: &Channel) -> Result<rootfs::trees::Trees> {
             other => return Err(anyhow!("unexpected {other:?}")),
         }
     }
+}
+
+fn non_dumpable() -> StepResult<()> {
+    sys::set_dumpable(false)
+        .map_err(|e| anyhow!("set non-dumpable: {}", crate::errors::describe_io(&e)))
+        .step("dumpable")
 }
 
 /// Join the user namespace (if given by path) and create what the clone could not.
@@ -264,17 +287,50 @@ fn shorten(value: &str) -> String {
     format!("{}... ({} bytes)", &value[..end], value.len())
 }
 
+const NO_MODE: nix::sys::stat::Mode = nix::sys::stat::Mode::empty();
+
+/// Rootless, the user who made the container may reach its init while it waits, as
+/// runc's: `exec` before `start` joins the namespaces through it, which the kernel allows
+/// only for a dumpable process. So nothing of the host may be open in it then but the
+/// fifo: the state directory is closed before, and the fifo reopened through its O_PATH
+/// handle. A seccomp profile that denies prctl leaves us non-dumpable (and such an
+/// `exec` refused), nothing worse.
+fn open_fifo_reachable(dir: OwnedFd) -> nix::Result<OwnedFd> {
+    let path = nix::fcntl::openat(
+        dir.as_fd(),
+        FIFO_NAME,
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        NO_MODE,
+    )?;
+    drop(dir);
+    let _ = sys::set_dumpable(true);
+    let proc_path = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&path));
+    nix::fcntl::open(
+        proc_path.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        NO_MODE,
+    )
+}
+
 /// Block until `start` opens exec.fifo for reading, run the startContainer hooks, then
 /// tell `start` we are going. The fd is close-on-exec: `start` sees end-of-file on the
 /// fifo exactly when execve has happened (or we died), and only then runs poststart.
 fn wait_for_start(a: &InitArgs, hook_state: &str) -> Result<OwnedFd> {
     let _t = logging::step("init: wait for start");
-    let fd = nix::fcntl::openat(
-        a.state_dir.as_fd(),
-        FIFO_NAME,
-        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
+    let dir = a
+        .state_dir
+        .take()
+        .ok_or_else(|| anyhow!("exec.fifo: state directory already closed"))?;
+    let fd = if a.dumpable_until_mapped && std::path::Path::new("/proc/self/fd").is_dir() {
+        open_fifo_reachable(dir)
+    } else {
+        nix::fcntl::openat(
+            dir.as_fd(),
+            FIFO_NAME,
+            OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+            NO_MODE,
+        )
+    }
     .map_err(|e| anyhow!("exec.fifo: open: {}", errno_text(e)))?;
     let hooks = a.plan.hooks.start_container().as_deref().unwrap_or(&[]);
     let state = crate::spawn::hooks::with_status(hook_state, "created");

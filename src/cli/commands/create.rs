@@ -7,9 +7,16 @@ use std::path::Path;
 
 /// Shared by `create` and `run`; `detach` is false only for `run` in the foreground,
 /// the one case where berth itself can drive a terminal.
-pub fn create(root: &Path, a: &CommonCreate, detach: bool, systemd: bool) -> Result<Created> {
+pub fn create(
+    root: &Path,
+    rootless: bool,
+    a: &CommonCreate,
+    detach: bool,
+    systemd: bool,
+) -> Result<Created> {
     container::create(&CreateOpts {
         root,
+        rootless,
         id: &a.id,
         bundle: &a.bundle,
         pid_file: a.pid_file.as_deref(),
@@ -22,6 +29,6 @@ pub fn create(root: &Path, a: &CommonCreate, detach: bool, systemd: bool) -> Res
     })
 }
 
-pub fn run(root: &Path, a: &CommonCreate, systemd: bool) -> Result<()> {
-    create(root, a, true, systemd).map(drop)
+pub fn run(root: &Path, rootless: bool, a: &CommonCreate, systemd: bool) -> Result<()> {
+    create(root, rootless, a, true, systemd).map(drop)
 }

@@ -32,13 +32,13 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
                 },
             };
             let status = status_of(&dir, &st);
-            rows.push((st, status));
+            rows.push((st, status, owner_of(&dir)));
         }
     }
     rows.sort_by(|a, b| a.0.created.cmp(&b.0.created));
     let mut out = std::io::stdout().lock();
     if a.quiet {
-        for (st, _) in &rows {
+        for (st, _, _) in &rows {
             writeln!(out, "{}", st.id)?;
         }
         return Ok(());
@@ -48,9 +48,9 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
         // (ociVersion, id, pid, status, bundle, rootfs, created, ...), which scripts match.
         let list: Vec<_> = rows
             .iter()
-            .map(|(st, s)| {
+            .map(|(st, s, owner)| {
                 let mut p = st.public(*s);
-                p.owner = "root";
+                p.owner = owner;
                 p
             })
             .collect();
@@ -59,7 +59,7 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
     }
     let table: Vec<[String; 6]> = rows
         .iter()
-        .map(|(st, s)| {
+        .map(|(st, s, owner)| {
             let p = st.public(*s);
             [
                 st.id.clone(),
@@ -67,12 +67,26 @@ pub fn run(root: &Path, a: &ListArgs) -> Result<()> {
                 s.as_str().to_string(),
                 st.bundle.display().to_string(),
                 st.created.clone(),
-                "root".to_string(),
+                owner.clone(),
             ]
         })
         .collect();
     write!(out, "{}", format_table(&table))?;
     Ok(())
+}
+
+/// Who owns a container's state directory, by name (`#UID` when unknown), as runc
+/// shows it: a rootless container's user.
+fn owner_of(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(md) = std::fs::metadata(dir) else {
+        return "root".to_string();
+    };
+    let uid = nix::unistd::Uid::from_raw(md.uid());
+    match nix::unistd::User::from_uid(uid) {
+        Ok(Some(u)) => u.name,
+        _ => format!("#{uid}"),
+    }
 }
 
 /// Columns padded like runc's tabwriter (min width 12, padding 3).

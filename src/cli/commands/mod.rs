@@ -19,7 +19,7 @@ mod update;
 
 use crate::cli::{Cli, Command};
 use crate::errors::Error;
-use crate::linux::selfexe;
+use crate::linux::{rootless, selfexe};
 use crate::spawn::fds;
 use anyhow::Result;
 
@@ -49,14 +49,18 @@ pub fn before_logging(cmd: &Command) -> Result<()> {
 
 /// Run the command; the value is the process exit code.
 pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
-    let root = cli.root.as_path();
+    let root = cli.root.clone().unwrap_or_else(rootless::default_root);
+    let root = root.as_path();
+    let rootless = || rootless::parse_flag(cli.rootless.as_deref()).map(rootless::decide);
     match cmd {
-        Command::Create(a) => create::run(root, &a.common, cli.systemd_cgroup).map(|_| 0),
+        Command::Create(a) => {
+            create::run(root, rootless()?, &a.common, cli.systemd_cgroup).map(|_| 0)
+        }
         Command::Start(a) => start::run(root, &a.id).map(|_| 0),
         Command::State(a) => state::run(root, &a.id).map(|_| 0),
         Command::Kill(a) => kill::run(root, a).map(|_| 0),
         Command::Delete(a) => delete::run(root, a).map(|_| 0),
-        Command::Run(a) => run::run(root, a, cli.systemd_cgroup),
+        Command::Run(a) => run::run(root, rootless()?, a, cli.systemd_cgroup),
         Command::List(a) => list::run(root, a).map(|_| 0),
         // runc's exec fails with 255, so a caller can tell it from the process's code.
         Command::Exec(a) => exec::run(root, a).map_err(Error::exec),

@@ -9,12 +9,12 @@ use crate::logging;
 use anyhow::{anyhow, Result};
 use std::path::Path;
 
-pub fn run(root: &Path, a: &RunArgs, systemd: bool) -> Result<i32> {
+pub fn run(root: &Path, rootless: bool, a: &RunArgs, systemd: bool) -> Result<i32> {
     if !a.detach && !a.no_subreaper {
         // Orphans inside a container without its own PID namespace come back to us.
         sys::set_child_subreaper().map_err(|e| anyhow!("set subreaper: {e}"))?;
     }
-    let created = super::create::create(root, &a.common, a.detach, systemd)?;
+    let created = super::create::create(root, rootless, &a.common, a.detach, systemd)?;
     let c = created.container;
     let id = c.id().to_string();
     let pid = c.state().pid;

@@ -14,6 +14,11 @@ use std::path::Path;
 
 pub fn create_devices(root: BorrowedFd, devices: &[DevicePlan], userns: bool) -> Result<()> {
     for d in devices {
+        // Always the link to the container's devpts instance (`default_links`), as in
+        // runc; a node bound here in a user namespace could not be replaced by it.
+        if d.path == Path::new("/dev/ptmx") {
+            continue;
+        }
         let res = if userns {
             bind_host_node(root, d)
         } else {
