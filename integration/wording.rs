@@ -265,3 +265,20 @@ fn a_missing_container_does_not_exist() {
     assert!(out.stderr.contains("does not exist"), "{out}");
     berth.run(&["delete", "--force", &id]).ok();
 }
+
+/// CRI-O (runtime_oci.go signalContainer) sends `kill -a ID SIG`, and its runtimeCmd
+/// takes "container not running" on stderr as "already gone". A guard: this held before
+/// the audit.
+#[test]
+fn crio_kill_all_short_flag() {
+    let berth = Berth::new("words-crio-kill");
+    let b = sleeper("words-crio-kill");
+    let id = berth.id("k");
+    berth.start_container(&b, &id);
+    berth.run(&["kill", "-a", &id, "9"]).ok();
+    berth.wait_status(&id, "stopped");
+    berth.run(&["kill", "-a", &id, "9"]).ok();
+    let out = berth.run(&["kill", &id, "9"]).fails();
+    assert!(out.stderr.contains("container not running"), "{out}");
+    berth.delete_force(&id).ok();
+}
