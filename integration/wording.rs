@@ -170,3 +170,115 @@ fn start_reports_a_failing_start_container_hook() {
     );
     berth.delete_force(&id).ok();
 }
+
+/// Docker (daemon/start.go translateContainerdStartErr: the command's name plus
+/// "executable file not found" → exit 127), podman (getOCIRuntimeError: "executable file
+/// not found in" → 127, from the JSON `msg` of `--log`), containerd (getLastRuntimeError:
+/// the last `"level":"error"` line) and the scripts around them that match runc's
+/// "run failed: unable to start container process".
+#[test]
+fn start_failure_is_unable_to_start_container_process() {
+    let berth = Berth::new("words-startfail");
+    let mut b = Bundle::new("words-startfail");
+    b.args(&["nope"]);
+    let dir = TempDir::new("words-startfail-log");
+    let log = dir.path().join("log.json");
+    let id = berth.id("s");
+    b.write_config();
+    let out = berth.run_global(
+        &["--log", log.to_str().unwrap(), "--log-format", "json"],
+        &["run", "--bundle", b.path_str(), &id],
+    );
+    assert_eq!(out.code, 1, "{out}");
+    let want = "run failed: unable to start container process: exec: \"nope\": executable file not found in $PATH";
+    assert!(out.single_error_line().contains(want), "{out}");
+    let text = fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error", "{text}");
+    assert!(last["msg"].as_str().unwrap().contains(want), "{text}");
+    assert!(berth.state_entries().is_empty());
+}
+
+/// containerd's shim wraps a failed `runc exec` as "OCI runtime exec failed: exec failed:
+/// unable to start container process: ..."; Docker decides `docker exec`'s 126/127 from
+/// "permission denied" / "executable file not found", scripts match the rest; 255 tells
+/// the failure from the process's own exit code (go-runc, conmon).
+#[test]
+fn exec_failure_says_exec_failed() {
+    let berth = Berth::new("words-execfail");
+    let b = sleeper("words-execfail");
+    let id = berth.id("e");
+    berth.start_container(&b, &id);
+    let out = berth.run(&["exec", &id, "nope"]);
+    assert_eq!(out.code, 255, "{out}");
+    let line = out.single_error_line();
+    assert!(
+        line.contains("exec failed: unable to start container process: exec: \"nope\": executable file not found in $PATH"),
+        "{out}"
+    );
+    let out = berth.run(&["exec", &id, "/etc"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert!(
+        out.single_error_line().contains(
+            "exec failed: unable to start container process: exec: \"/etc\": permission denied"
+        ),
+        "{out}"
+    );
+    berth.delete_force(&id).ok();
+}
+
+/// runc 1.1's "create failed: container with given ID already exists": Docker shows it as
+/// "OCI runtime create failed: ..." and users' scripts clean runc's state dir on it.
+#[test]
+fn create_with_a_taken_id_uses_runcs_words() {
+    let berth = Berth::new("words-taken");
+    let b = sleeper("words-taken");
+    let id = berth.id("t");
+    berth.create(&b, &id).ok();
+    let out = berth.create(&b, &id).fails();
+    assert!(
+        out.single_error_line()
+            .contains("create failed: container with given ID already exists"),
+        "{out}"
+    );
+    berth.delete_force(&id).ok();
+}
+
+/// podman (UpdateContainerStatus: `state` stderr with "does not exist" → the container
+/// is marked exited), CRI-O (`state` failing → stopped), containerd (Init.delete ignores
+/// "does not exist"; checkKillError turns it into "no such container"), and
+/// `delete --force` of a missing container succeeding (podman's cleanup, containerd's
+/// shim Cleanup). A guard: berth already said so before this audit.
+#[test]
+fn a_missing_container_does_not_exist() {
+    let berth = Berth::new("words-missing");
+    let id = berth.id("m");
+    for verb in [&["state"][..], &["delete"], &["kill"], &["pause"], &["ps"]] {
+        let mut args = verb.to_vec();
+        args.push(&id);
+        let out = berth.run(&args);
+        assert_eq!(out.code, 1, "{verb:?}: {out}");
+        assert!(out.stderr.contains("does not exist"), "{verb:?}: {out}");
+    }
+    let out = berth.run(&["exec", &id, "true"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert!(out.stderr.contains("does not exist"), "{out}");
+    berth.run(&["delete", "--force", &id]).ok();
+}
+
+/// CRI-O (runtime_oci.go signalContainer) sends `kill -a ID SIG`, and its runtimeCmd
+/// takes "container not running" on stderr as "already gone". A guard: this held before
+/// the audit.
+#[test]
+fn crio_kill_all_short_flag() {
+    let berth = Berth::new("words-crio-kill");
+    let b = sleeper("words-crio-kill");
+    let id = berth.id("k");
+    berth.start_container(&b, &id);
+    berth.run(&["kill", "-a", &id, "9"]).ok();
+    berth.wait_status(&id, "stopped");
+    berth.run(&["kill", "-a", &id, "9"]).ok();
+    let out = berth.run(&["kill", &id, "9"]).fails();
+    assert!(out.stderr.contains("container not running"), "{out}");
+    berth.delete_force(&id).ok();
+}

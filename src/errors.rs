@@ -63,12 +63,14 @@ impl Error {
         )
     }
 
-    /// Any error of `exec` before its process runs, kept whole but with exec's exit code.
+    /// Any error of `exec` before its process runs, kept whole but with exec's exit code
+    /// and runc's "exec failed: " in front (containerd shows it as "OCI runtime exec
+    /// failed: exec failed: ...", which scripts around `docker exec` match).
     pub fn exec(e: anyhow::Error) -> anyhow::Error {
         if kind_of(&e) == Some(Kind::Exec) {
             return e;
         }
-        Error::new(Kind::Exec, format!("{e:#}")).into()
+        Error::new(Kind::Exec, format!("exec failed: {e:#}")).into()
     }
 
     /// The process exit code this error ends berth with.
@@ -145,6 +147,8 @@ mod tests {
         let e = Error::exec(anyhow::anyhow!("no such file"));
         assert_eq!(exit_code(&e), 255);
         assert_eq!(exit_code(&Error::exec(e)), 255);
+        let e = Error::exec(Error::exec(anyhow::anyhow!("x")));
+        assert_eq!(format!("{e:#}"), "exec failed: x");
         assert_eq!(exit_code(&anyhow::anyhow!("plain")), 1);
         let e = Error::config("process.cwd", "must be absolute");
         assert_eq!(e.to_string(), "process.cwd: must be absolute");

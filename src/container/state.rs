@@ -174,7 +174,7 @@ impl ContainerDir {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(crate::errors::Error::new(
                     crate::errors::Kind::Exists,
-                    format!("container with id {id:?} already exists"),
+                    format!("container with given ID already exists ({id:?})"),
                 )
                 .into())
             }

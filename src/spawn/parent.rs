@@ -138,13 +138,17 @@ pub fn wait_ready(
             }
             Some(Msg::Failed { step, error }) => {
                 logging::debug(&format!("{what} failed at step {step}"));
-                bail!("{error}")
+                bail!("{START_FAILED}: {error}")
             }
             Some(other) => bail!("{what}: unexpected message {other:?}"),
             None => bail!("{}", died_during_setup(*pid, guard, what)),
         }
     }
 }
+
+/// runc's words for any failure of the container's process before its execve: scripts
+/// around Docker and containerd match them to tell a start failure from the process's own.
+const START_FAILED: &str = "unable to start container process";
 
 /// Why a child closed its channel without Ready or Failed. One that had loaded a seccomp
 /// filter of its own died of it, typically: a filter that denies what the runtime still
@@ -191,7 +195,7 @@ fn wait_exit(pid: i32) -> Option<String> {
 pub fn wait_exec(chan: &Channel, pid: i32, what: &str) -> Result<()> {
     match chan.recv()? {
         None => Ok(()),
-        Some(Msg::Failed { error, .. }) => Err(anyhow!("{error}")),
+        Some(Msg::Failed { error, .. }) => Err(anyhow!("{START_FAILED}: {error}")),
         Some(other) => bail!("{what} {pid}: unexpected message {other:?}"),
     }
 }

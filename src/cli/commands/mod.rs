@@ -53,14 +53,16 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
     let root = root.as_path();
     let rootless = || rootless::parse_flag(cli.rootless.as_deref()).map(rootless::decide);
     match cmd {
-        Command::Create(a) => {
-            create::run(root, rootless()?, &a.common, cli.systemd_cgroup).map(|_| 0)
-        }
+        Command::Create(a) => create::run(root, rootless()?, &a.common, cli.systemd_cgroup)
+            .map(|_| 0)
+            .map_err(|e| verb_failed(e, "create")),
         Command::Start(a) => start::run(root, &a.id).map(|_| 0),
         Command::State(a) => state::run(root, &a.id).map(|_| 0),
         Command::Kill(a) => kill::run(root, a).map(|_| 0),
         Command::Delete(a) => delete::run(root, a).map(|_| 0),
-        Command::Run(a) => run::run(root, rootless()?, a, cli.systemd_cgroup),
+        Command::Run(a) => {
+            run::run(root, rootless()?, a, cli.systemd_cgroup).map_err(|e| verb_failed(e, "run"))
+        }
         Command::List(a) => list::run(root, a).map(|_| 0),
         // runc's exec fails with 255, so a caller can tell it from the process's code.
         Command::Exec(a) => exec::run(root, a).map_err(Error::exec),
@@ -76,6 +78,15 @@ pub fn dispatch(cli: &Cli, cmd: &Command) -> Result<i32> {
         // `cli::parse` answers it before anything else runs.
         Command::Help(_) => Ok(0),
     }
+}
+
+/// runc's "runc create failed: ..." (with the name berth was called by): Docker shows
+/// it as "OCI runtime create failed: runc create failed: ...", and scripts match it.
+fn verb_failed(e: anyhow::Error, verb: &str) -> anyhow::Error {
+    e.context(format!(
+        "{} {verb} failed",
+        crate::cli::help::program_name()
+    ))
 }
 
 #[cfg(test)]
