@@ -20,7 +20,7 @@
 use crate::linux::sys;
 use anyhow::{anyhow, Result};
 use std::ffi::CString;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::ffi::OsStrExt;
 
 /// Re-exec from a read-only copy unless already running from one. Returns only if
@@ -36,7 +36,19 @@ pub fn ensure_readonly() -> Result<()> {
         return Ok(());
     }
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");
-    let exe = overlay_exe()?;
+    // Close-on-exec is what makes the read-only flag stick: see the module doc.
+    let tree = sys::open_tree_clone(c"/proc/self/exe").map_err(|e| {
+        anyhow!(
+            "protect binary: open_tree: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
+    sys::mount_set_readonly(tree.as_fd()).map_err(|e| {
+        anyhow!(
+            "protect binary: mount_setattr: {}",
+            crate::errors::describe_io(&e)
+        )
+    })?;
     let cstrings = |it: &mut dyn Iterator<Item = Vec<u8>>| -> Vec<CString> {
         it.filter_map(|v| CString::new(v).ok()).collect()
     };
@@ -47,61 +59,9 @@ pub fn ensure_readonly() -> Result<()> {
         kv.extend_from_slice(v.as_bytes());
         kv
     }));
-    let err = sys::execveat_fd(exe.as_fd(), &argv, &envp);
+    let err = sys::execveat_fd(tree.as_fd(), &argv, &envp);
     Err(anyhow!(
         "protect binary: re-exec: {}",
         crate::errors::describe_io(&err)
     ))
-}
-
-/// The binary as seen through a detached overlayfs whose only layer is the binary's
-/// directory: with no upper layer its superblock is read-only.
-const EMPTY: &str = "/run/berth-cache/empty";
-
-fn overlay_exe() -> Result<std::os::fd::OwnedFd> {
-    use nix::fcntl::{open, openat, OFlag};
-    use nix::sys::stat::{fstat, Mode};
-    let io = |what: &str, e: std::io::Error| {
-        anyhow!("protect binary: {what}: {}", crate::errors::describe_io(&e))
-    };
-    let nx = |what: &str, e: nix::Error| {
-        anyhow!("protect binary: {what}: {}", crate::errors::errno_text(e))
-    };
-    let path =
-        std::fs::read_link("/proc/self/exe").map_err(|e| io("readlink /proc/self/exe", e))?;
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Err(anyhow!(
-            "protect binary: no directory in {}",
-            path.display()
-        ));
-    };
-    let flags = OFlag::O_PATH | OFlag::O_CLOEXEC;
-    let dirfd =
-        open(dir, flags | OFlag::O_DIRECTORY, Mode::empty()).map_err(|e| nx("open dir", e))?;
-    let fs = sys::fsopen(c"overlay").map_err(|e| io("fsopen overlay", e))?;
-    // Without an upper layer overlayfs wants two lower ones: the second stays empty.
-    std::fs::create_dir_all(EMPTY).map_err(|e| io("mkdir", e))?;
-    let lower = CString::new(format!("/proc/self/fd/{}:{EMPTY}", dirfd.as_raw_fd())).unwrap();
-    sys::fsconfig_set_string(fs.as_fd(), c"lowerdir", &lower)
-        .map_err(|e| io("overlay lowerdir", e))?;
-    sys::fsconfig_set_string(fs.as_fd(), c"xino", c"off").map_err(|e| io("overlay xino", e))?;
-    sys::fsconfig_create(fs.as_fd()).map_err(|e| io("overlay create", e))?;
-    const RDONLY_NOSUID_NODEV: u64 = 0x1 | 0x2 | 0x4;
-    let mnt = sys::fsmount(fs.as_fd(), RDONLY_NOSUID_NODEV).map_err(|e| io("fsmount", e))?;
-    let exe = openat(mnt.as_fd(), name, flags | OFlag::O_NOFOLLOW, Mode::empty())
-        .map_err(|e| nx("open in overlay", e))?;
-    // The directory may have changed since we started: it must still be our file.
-    let (a, b) = (
-        fstat(&exe).map_err(|e| nx("fstat", e))?,
-        nix::sys::stat::stat("/proc/self/exe").map_err(|e| nx("stat", e))?,
-    );
-    if (a.st_ino, a.st_size, a.st_ctime, a.st_ctime_nsec)
-        != (b.st_ino, b.st_size, b.st_ctime, b.st_ctime_nsec)
-    {
-        return Err(anyhow!(
-            "protect binary: {} changed under berth",
-            path.display()
-        ));
-    }
-    Ok(exe)
 }

@@ -7,7 +7,6 @@
 mod bpf;
 mod clone;
 mod fds;
-mod fsmount;
 mod mount;
 mod process;
 mod seccomp;
@@ -19,7 +18,6 @@ pub use bpf::{
 };
 pub use clone::{clone_process, clone_process_into, Forked};
 pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, recv_with_fds, send_with_fd};
-pub use fsmount::{fsconfig_create, fsconfig_set_string, fsmount, fsopen};
 pub use mount::{
     mount_set_idmap, mount_set_readonly, mount_setattr, move_mount, open_tree_clone,
     open_tree_detached,
