@@ -4,8 +4,17 @@
 //! berth binary; a container process could grab that link (e.g. via a `#!/proc/self/exe`
 //! script) and write the host binary once berth exits. So before making any container
 //! process, berth re-executes itself from a read-only, detached bind mount of its own
-//! binary: every later /proc/PID/exe then refuses writes (EROFS), and the detached
-//! mount is in no namespace, so nobody can remount it read-write. A binary that already
+//! binary: every later /proc/PID/exe then refuses writes (EROFS).
+//!
+//! The read-only flag is a per-mount flag, and while the open_tree fd is open the mount
+//! sits in an anonymous mount namespace where mount_setattr(2) lets anyone with
+//! CAP_SYS_ADMIN over their own mount namespace clear it, given an fd at the mount's
+//! root — for a one-file bind, /proc/PID/exe itself. The fd is close-on-exec, so
+//! execveat closes it and the kernel takes the mount out of that namespace before the
+//! new image runs; from then on mount_setattr, a bind remount and open_tree clones of
+//! it all fail (EINVAL), and no container process exists before that point. Keeping
+//! the fd past the exec (or handing it to a child) would reopen the hole for a
+//! privileged container, and integration/selfexe.rs would fail. A binary that already
 //! lives on a read-only mount needs none of this and is not re-executed.
 //!
 //! An unprivileged user (rootless mode) may not make mounts; berth then re-executes from
@@ -34,6 +43,7 @@ pub fn ensure_readonly() -> Result<()> {
         return Ok(());
     }
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");
+    // Close-on-exec is what makes the read-only flag stick: see the module doc.
     let tree = match sys::open_tree_clone(c"/proc/self/exe") {
         Ok(tree) => tree,
         Err(e) if e.raw_os_error() == Some(libc::EPERM) => return reexec(sealed_copy()?),

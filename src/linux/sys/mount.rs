@@ -5,8 +5,10 @@ use std::ffi::CStr;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-/// open_tree(OPEN_TREE_CLONE): a new mount of `path` attached nowhere, so it belongs to
-/// no mount namespace and cannot be remounted by anyone who only holds the fd.
+/// open_tree(OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC): a new mount of `path` attached nowhere.
+/// While the fd is open the mount lives in an anonymous mount namespace whose flags
+/// anyone with CAP_SYS_ADMIN can change through it; once the fd is closed (as execveat
+/// closes it) the mount leaves that namespace and mount_setattr refuses it.
 pub fn open_tree_clone(path: &CStr) -> io::Result<OwnedFd> {
     const OPEN_TREE_CLONE: u32 = 1;
     let flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
