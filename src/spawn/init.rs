@@ -104,7 +104,12 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     let hook_state = await_parent(a)?;
 
     let userns = enter_namespaces(plan, &a.chan).step("namespaces")?;
-    let trees = receive_trees(plan, &a.chan).step("bind sources")?;
+    // An unprivileged parent cannot enter our mount namespace; its user may reach every
+    // source it names anyway, so we open them ourselves.
+    let trees = match a.dumpable_until_mapped {
+        true => rootfs::trees::Trees::default(),
+        false => receive_trees(plan, &a.chan).step("bind sources")?,
+    };
     // Early, while the host's /proc is still mounted here: the container may have none.
     process_attrs::set_oom_score_adj(&plan.process.attrs).step("oom score")?;
     let env = MountEnv {
