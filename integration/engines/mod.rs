@@ -32,6 +32,7 @@ mod host;
 mod images;
 mod podman_env;
 mod probes;
+mod shim;
 mod support;
 
 /// An engine environment as a test uses it: built in private temp dirs, checked at the end.
@@ -174,5 +175,46 @@ mod containerd {
     #[test]
     fn pause_resume_ps() {
         run::<Containerd>("pause", ctr::pause_resume_ps);
+    }
+}
+
+/// The same scenarios through berth's own shim (containerd-shim-berth-v2), and what only
+/// it does: metrics, many tasks in one containerd.
+mod berth_shim {
+    use super::{containerd_env::ContainerdShim, ctr, run, shim};
+
+    #[test]
+    fn run_output_and_exit_code() {
+        run::<ContainerdShim>("shim-run", |c| ctr::run_output_and_exit_code(c));
+    }
+
+    #[test]
+    fn detached_kill_delete() {
+        run::<ContainerdShim>("shim-detach", |c| ctr::detached_kill_delete(c));
+    }
+
+    #[test]
+    fn tty() {
+        run::<ContainerdShim>("shim-tty", |c| ctr::tty(c));
+    }
+
+    #[test]
+    fn exec() {
+        run::<ContainerdShim>("shim-exec", |c| ctr::exec(c));
+    }
+
+    #[test]
+    fn pause_resume_ps() {
+        run::<ContainerdShim>("shim-pause", |c| ctr::pause_resume_ps(c));
+    }
+
+    #[test]
+    fn metrics_update_oom() {
+        run::<ContainerdShim>("shim-metrics", |c| shim::metrics_update_oom(c));
+    }
+
+    #[test]
+    fn many_tasks() {
+        run::<ContainerdShim>("shim-many", |c| shim::many_tasks(c));
     }
 }
