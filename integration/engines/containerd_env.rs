@@ -54,15 +54,7 @@ impl Containerd {
         // containerd 1.6's shims put their sockets in /run/containerd/s whatever the config
         // says, and ctr its stdio fifos in /run/containerd/fifo.
         shadow_host_dir("/run/containerd", &d.join("run"));
-        let mut cmd = Command::new(tool("containerd"));
-        cmd.arg("--config").arg(d.join("config.toml"));
-        if berth_shim {
-            let dir = shim_bin().parent().unwrap().to_path_buf();
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let dirs = std::iter::once(dir).chain(std::env::split_paths(&path));
-            cmd.env("PATH", std::env::join_paths(dirs).unwrap());
-        }
-        let daemon = Daemon::spawn("containerd", cmd, d.join("containerd.log"));
+        let daemon = spawn_daemon(d, berth_shim);
         let ns = unique("berth-it");
         let berth_root = if berth_shim {
             // The shim's default root, /run/containerd/berth, under the shadowed run/.
@@ -83,6 +75,16 @@ impl Containerd {
         c.daemon
             .wait_ready(|| sock.exists() && ctr_at(&sock, &ns, &["version"]).success());
         c
+    }
+
+    /// Stop containerd (SIGTERM, as a service manager does) and start it again on the same
+    /// root and state; running shims and their tasks are meant to carry on.
+    pub fn restart(&mut self) {
+        self.daemon.stop();
+        self.daemon = spawn_daemon(self.dir.path(), self.berth_shim);
+        let (sock, ns) = (self.sock.clone(), self.ns.clone());
+        self.daemon
+            .wait_ready(|| ctr_at(&sock, &ns, &["version"]).success());
     }
 
     pub fn ctr(&self, args: &[&str]) -> Output {
@@ -220,6 +222,18 @@ impl Containerd {
     }
 }
 
+fn spawn_daemon(d: &Path, berth_shim: bool) -> Daemon {
+    let mut cmd = Command::new(tool("containerd"));
+    cmd.arg("--config").arg(d.join("config.toml"));
+    if berth_shim {
+        let dir = shim_bin().parent().unwrap().to_path_buf();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(dir).chain(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs).unwrap());
+    }
+    Daemon::spawn("containerd", cmd, d.join("containerd.log"))
+}
+
 /// A running `ctr events`.
 pub struct Events {
     child: std::process::Child,
@@ -243,7 +257,11 @@ impl Drop for Events {
 /// containerd-shim-berth-v2, built beside the berth binary under test.
 pub fn shim_bin() -> PathBuf {
     let p = berth_abs().with_file_name("containerd-shim-berth-v2");
-    assert!(p.is_file(), "{} is not built (cargo build -p containerd-shim-berth-v2)", p.display());
+    assert!(
+        p.is_file(),
+        "{} is not built (cargo build -p containerd-shim-berth-v2)",
+        p.display()
+    );
     p
 }
 

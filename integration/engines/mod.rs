@@ -209,12 +209,26 @@ mod berth_shim {
     }
 
     #[test]
-    fn metrics_update_oom() {
-        run::<ContainerdShim>("shim-metrics", |c| shim::metrics_update_oom(c));
+    fn metrics_oom() {
+        run::<ContainerdShim>("shim-metrics", |c| shim::metrics_oom(c));
     }
 
     #[test]
     fn many_tasks() {
         run::<ContainerdShim>("shim-many", |c| shim::many_tasks(c));
+    }
+
+    #[test]
+    fn binary_logger() {
+        run::<ContainerdShim>("shim-logger", |c| shim::binary_logger(c));
+    }
+
+    #[test]
+    fn containerd_restart() {
+        super::host::isolated(|| {
+            let mut c = <ContainerdShim as super::Env>::setup("shim-restart");
+            shim::survives_restart(&mut c.0);
+            super::Env::finish(&mut c);
+        });
     }
 }

@@ -21,10 +21,7 @@ impl ConsoleSocket {
     pub fn new() -> Result<ConsoleSocket> {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
-        let path = PathBuf::from(format!(
-            "/tmp/berth-shim-{}-{n}.sock",
-            std::process::id()
-        ));
+        let path = PathBuf::from(format!("/tmp/berth-shim-{}-{n}.sock", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let listener =
             UnixListener::bind(&path).map_err(|e| anyhow!("console socket {path:?}: {e}"))?;

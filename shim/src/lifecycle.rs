@@ -20,7 +20,10 @@ pub fn create(s: &Shared, req: &CreateTaskRequest) -> R<u32> {
     let id = req.id.as_str();
     berth::container::state::validate_id(id).map_err(|e| fail(Code::INVALID_ARGUMENT, e))?;
     if s.lock().contains_key(id) {
-        return Err(fail(Code::ALREADY_EXISTS, format!("task {id} already exists")));
+        return Err(fail(
+            Code::ALREADY_EXISTS,
+            format!("task {id} already exists"),
+        ));
     }
     let bundle = PathBuf::from(&req.bundle);
     if !bundle.join("config.json").is_file() {
@@ -142,7 +145,10 @@ fn start_exec(s: &Shared, id: &str, exec_id: &str) -> R<u32> {
         let task = tasks.get_mut(id).ok_or_else(|| not_found(id))?;
         let bundle = task.bundle.clone();
         let p = task.execs.get_mut(exec_id).ok_or_else(|| {
-            fail(Code::NOT_FOUND, format!("exec {exec_id} of task {id} not found"))
+            fail(
+                Code::NOT_FOUND,
+                format!("exec {exec_id} of task {id} not found"),
+            )
         })?;
         if p.pid != 0 {
             return Err(fail(
@@ -191,8 +197,18 @@ fn make_exec(
     let process = bundle.join(format!("exec-{exec_id}.json"));
     let pid_file = bundle.join(format!("exec-{exec_id}.pid"));
     std::fs::write(&process, spec)?;
-    let (process_s, pid_s) = (process.display().to_string(), pid_file.display().to_string());
-    let mut args = vec!["exec", "--process", &process_s, "--detach", "--pid-file", &pid_s];
+    let (process_s, pid_s) = (
+        process.display().to_string(),
+        pid_file.display().to_string(),
+    );
+    let mut args = vec![
+        "exec",
+        "--process",
+        &process_s,
+        "--detach",
+        "--pid-file",
+        &pid_s,
+    ];
     let console = console_args(&io);
     args.extend(console.iter().map(String::as_str));
     args.push(id);

@@ -14,9 +14,15 @@ use containerd_shim::protos::protobuf::{Message, MessageField};
 pub fn collect(cg: &Cgroup) -> anyhow::Result<Any> {
     let s = read_stats(cg);
     let (url, value) = if cg.mode == Mode::Unified {
-        ("io.containerd.cgroups.v2.Metrics", to_v2(&s, cg).write_to_bytes()?)
+        (
+            "io.containerd.cgroups.v2.Metrics",
+            to_v2(&s, cg).write_to_bytes()?,
+        )
     } else {
-        ("io.containerd.cgroups.v1.Metrics", to_v1(&s, cg).write_to_bytes()?)
+        (
+            "io.containerd.cgroups.v1.Metrics",
+            to_v1(&s, cg).write_to_bytes()?,
+        )
     };
     let mut any = Any::new();
     any.type_url = url.to_string();

@@ -9,7 +9,6 @@ use crate::task::Service;
 use anyhow::{anyhow, Context, Result};
 use containerd_shim::protos::shim::shim_ttrpc::create_task;
 use containerd_shim::protos::ttrpc::Server;
-use containerd_shim::publisher::RemotePublisher;
 use containerd_shim::{ExitSignal, Flags, Task};
 use std::os::fd::IntoRawFd;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -23,7 +22,10 @@ pub fn serve(flags: &Flags) -> Result<()> {
         return Err(anyhow!("-socket and -namespace are required"));
     }
     set_subreaper()?;
-    let path = flags.socket.strip_prefix("unix://").unwrap_or(&flags.socket);
+    let path = flags
+        .socket
+        .strip_prefix("unix://")
+        .unwrap_or(&flags.socket);
     let Some(listener) = listen(path)? else {
         // The group's shim already serves this socket: containerd gets its address.
         containerd_shim::util::write_address(&flags.socket)?;
@@ -32,10 +34,9 @@ pub fn serve(flags: &Flags) -> Result<()> {
     };
     let _ = containerd_shim::logger::init(flags.debug, "info", &flags.namespace, &flags.id);
     let ttrpc = std::env::var("TTRPC_ADDRESS").context("TTRPC_ADDRESS")?;
-    let publisher = RemotePublisher::new(&ttrpc)?;
     let exit = Arc::new(ExitSignal::default());
     let service = Service {
-        s: Shared::new(&flags.namespace, publisher, exit.clone()),
+        s: Shared::new(&flags.namespace, &ttrpc, exit.clone()),
     };
     let service: Arc<dyn Task + Send + Sync> = Arc::new(service);
     let mut methods = create_task(service.clone());
@@ -79,7 +80,10 @@ fn set_subreaper() -> Result<()> {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes an integer flag and touches no memory of ours.
     let r = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     if r < 0 {
-        return Err(anyhow!("set subreaper: {}", std::io::Error::last_os_error()));
+        return Err(anyhow!(
+            "set subreaper: {}",
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(())
 }

@@ -45,19 +45,24 @@ pub struct Shared {
 }
 
 impl Shared {
-    pub fn new(ns: &str, publisher: RemotePublisher, exit: Arc<ExitSignal>) -> Arc<Shared> {
+    pub fn new(ns: &str, ttrpc_address: &str, exit: Arc<ExitSignal>) -> Arc<Shared> {
         let (tx, rx) = mpsc::channel::<Event>();
-        let ns2 = ns.to_string();
+        let (ns2, address) = (ns.to_string(), ttrpc_address.to_string());
         // One thread publishes, so events leave in the order they were made and a slow
-        // containerd never holds up a request.
+        // containerd never holds up a request. A restarted containerd is a new
+        // connection: on failure the thread connects again and retries once.
         std::thread::Builder::new()
             .name("events".into())
             .stack_size(256 * 1024)
             .spawn(move || {
+                let mut publisher = RemotePublisher::new(&address).ok();
                 for (topic, e) in rx {
-                    let ctx = ttrpc::context::with_timeout(5_000_000_000);
-                    if let Err(err) = publisher.publish(ctx, topic, &ns2, e) {
-                        log::warn!("publish {topic}: {err}");
+                    if publish(publisher.as_ref(), topic, &ns2, e.clone_box()) {
+                        continue;
+                    }
+                    publisher = RemotePublisher::new(&address).ok();
+                    if !publish(publisher.as_ref(), topic, &ns2, e) {
+                        log::warn!("publish {topic}: containerd unreachable");
                     }
                 }
             })
@@ -135,7 +140,11 @@ impl Shared {
             "/tasks/exit",
             Box::new(ev::TaskExit {
                 container_id: key.0.clone(),
-                id: if key.1.is_empty() { key.0.clone() } else { key.1.clone() },
+                id: if key.1.is_empty() {
+                    key.0.clone()
+                } else {
+                    key.1.clone()
+                },
                 pid,
                 exit_status: exit.code,
                 exited_at: timestamp(exit.at),
@@ -154,6 +163,14 @@ impl Shared {
             .and_then(berth::cgroups::stats::oom_kills)
             .is_some_and(|n| n > 0)
     }
+}
+
+fn publish(p: Option<&RemotePublisher>, topic: &str, ns: &str, e: Box<dyn MessageDyn>) -> bool {
+    let Some(p) = p else {
+        return false;
+    };
+    let ctx = ttrpc::context::with_timeout(5_000_000_000);
+    p.publish(ctx, topic, ns, e).is_ok()
 }
 
 /// The stdio of a new process: for a terminal, a console socket and /dev/null for berth

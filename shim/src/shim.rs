@@ -108,9 +108,10 @@ impl Shim for BerthShim {
         self.exit.wait();
     }
 
-    fn create_task_service(&self, publisher: RemotePublisher) -> Service {
+    fn create_task_service(&self, _publisher: RemotePublisher) -> Service {
+        let ttrpc = std::env::var("TTRPC_ADDRESS").unwrap_or_default();
         Service {
-            s: Shared::new(&self.ns, publisher, self.exit.clone()),
+            s: Shared::new(&self.ns, &ttrpc, self.exit.clone()),
         }
     }
 }

@@ -8,11 +8,11 @@ use crate::stdio::Paths;
 use berth::container::state::Status as BStatus;
 use berth::container::Container;
 use containerd_shim::api::*;
-use containerd_shim::protos::types::task::ProcessInfo;
 use containerd_shim::protos::events::task as ev;
 use containerd_shim::protos::protobuf::well_known_types::empty::Empty;
 use containerd_shim::protos::protobuf::EnumOrUnknown;
 use containerd_shim::protos::ttrpc::Code;
+use containerd_shim::protos::types::task::ProcessInfo;
 use containerd_shim::{Task, TtrpcContext};
 use std::sync::Arc;
 
@@ -79,9 +79,12 @@ impl Task for Service {
             let mut tasks = self.s.lock();
             let task = tasks.get_mut(&req.id).ok_or_else(|| not_found(&req.id))?;
             let bundle = task.bundle.display().to_string();
-            let p = task
-                .proc_mut(&req.exec_id)
-                .ok_or_else(|| fail(Code::NOT_FOUND, format!("process {} not found", req.exec_id)))?;
+            let p = task.proc_mut(&req.exec_id).ok_or_else(|| {
+                fail(
+                    Code::NOT_FOUND,
+                    format!("process {} not found", req.exec_id),
+                )
+            })?;
             let status = match (p.exit, p.pid) {
                 (Some(_), _) => Status::STOPPED,
                 (None, 0) => Status::CREATED,
@@ -123,7 +126,10 @@ impl Task for Service {
         })?;
         if req.exec_id.is_empty() {
             let c = self.container(&req.id)?;
-            return c.signal(sig, req.all).map_err(internal).and_then(|()| empty());
+            return c
+                .signal(sig, req.all)
+                .map_err(internal)
+                .and_then(|()| empty());
         }
         if pid == 0 {
             return Err(fail(Code::FAILED_PRECONDITION, "process not started"));
@@ -243,7 +249,11 @@ impl Task for Service {
     fn update(&self, _: &TtrpcContext, req: UpdateTaskRequest) -> R<Empty> {
         let bundle = {
             let tasks = self.s.lock();
-            tasks.get(&req.id).ok_or_else(|| not_found(&req.id))?.bundle.clone()
+            tasks
+                .get(&req.id)
+                .ok_or_else(|| not_found(&req.id))?
+                .bundle
+                .clone()
         };
         let res = req
             .resources
@@ -255,7 +265,10 @@ impl Task for Service {
         let file = bundle.join("update-resources.json");
         std::fs::write(&file, &res).map_err(|e| internal(e.into()))?;
         let f = file.display().to_string();
-        let r = self.s.berth(&bundle).run(&["update", "-r", &f, &req.id], None);
+        let r = self
+            .s
+            .berth(&bundle)
+            .run(&["update", "-r", &f, &req.id], None);
         let _ = std::fs::remove_file(&file);
         r.map_err(internal)?;
         empty()
@@ -265,9 +278,12 @@ impl Task for Service {
         let mut tasks = self.s.lock();
         loop {
             let task = tasks.get_mut(&req.id).ok_or_else(|| not_found(&req.id))?;
-            let p = task
-                .proc_mut(&req.exec_id)
-                .ok_or_else(|| fail(Code::NOT_FOUND, format!("process {} not found", req.exec_id)))?;
+            let p = task.proc_mut(&req.exec_id).ok_or_else(|| {
+                fail(
+                    Code::NOT_FOUND,
+                    format!("process {} not found", req.exec_id),
+                )
+            })?;
             if p.exit.is_some() {
                 return Ok(WaitResponse {
                     exit_status: p.exit_status(),
