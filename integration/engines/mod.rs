@@ -219,6 +219,11 @@ mod berth_shim {
     }
 
     #[test]
+    fn one_shim_per_pod() {
+        run::<ContainerdShim>("shim-pod", |c| shim::one_shim_per_pod(c));
+    }
+
+    #[test]
     fn binary_logger() {
         run::<ContainerdShim>("shim-logger", |c| shim::binary_logger(c));
     }

@@ -154,3 +154,48 @@ pub fn binary_logger(c: &Containerd) {
     });
     c.remove(&id);
 }
+
+/// Containers that name a sandbox in `io.kubernetes.cri.sandbox-id` share its shim (one
+/// shim per pod), which lives until the last of them is deleted.
+pub fn one_shim_per_pod(c: &Containerd) {
+    let bundle = crate::common::Bundle::new("ctr-pod");
+    let pod = unique("pod");
+    let spec_for = |id: &str, args: &[&str]| {
+        let mut spec: Value = serde_json::from_str(&c.ctr(&["oci", "spec"]).ok().stdout).unwrap();
+        spec["root"] = serde_json::json!({"path": bundle.rootfs(), "readonly": false});
+        spec["process"]["args"] = serde_json::json!(args);
+        spec["linux"]["cgroupsPath"] = serde_json::json!(format!("/{}/{id}", c.ns));
+        spec["annotations"] = serde_json::json!({"io.kubernetes.cri.sandbox-id": pod});
+        let path = c.dir.path().join(format!("{id}.json"));
+        std::fs::write(&path, spec.to_string()).unwrap();
+        path
+    };
+    let members: Vec<String> = (0..3).map(|i| format!("{pod}-c{i}")).collect();
+    for id in std::iter::once(&pod).chain(&members) {
+        let spec = spec_for(id, &["sleep", "600"]);
+        c.ctr_run(&["-d", "--config", spec.to_str().unwrap(), id])
+            .ok();
+    }
+    assert_eq!(shims(c).len(), 1, "one shim for the pod");
+    let ls = c.ctr(&["tasks", "ls"]).ok();
+    assert_eq!(ls.stdout.matches("RUNNING").count(), 4, "{ls}");
+    // A short-lived container in the pod: its own output and exit code.
+    let id = format!("{pod}-run");
+    let spec = spec_for(&id, &["sh", "-c", "echo from-pod; exit 5"]);
+    let out = c.ctr_run(&["--rm", "--config", spec.to_str().unwrap(), &id]);
+    assert_eq!((out.code, out.stdout.as_str()), (5, "from-pod\n"), "{out}");
+    for id in members.iter().chain(std::iter::once(&pod)) {
+        c.ctr(&["tasks", "kill", "-s", "SIGKILL", id]).ok();
+        wait_until("task to stop", || {
+            c.ctr(&["tasks", "ls"])
+                .stdout
+                .lines()
+                .any(|l| l.starts_with(id.as_str()) && l.contains("STOPPED"))
+        });
+        c.remove(id);
+        if id != &pod {
+            assert_eq!(shims(c).len(), 1, "the pod's shim left early");
+        }
+    }
+    wait_until("the pod's shim to exit", || shims(c).is_empty());
+}

@@ -75,3 +75,24 @@ pub fn read_pid(path: &Path) -> Result<i32> {
         .parse()
         .map_err(|_| anyhow!("pid file {}: not a pid: {s:?}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::last_error;
+
+    #[test]
+    fn the_last_error_line_of_the_log_is_the_message() {
+        let dir = std::env::temp_dir().join(format!("shim-helper-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("log.json");
+        std::fs::write(
+            &log,
+            "{\"level\":\"warning\",\"msg\":\"w\"}\n{\"level\":\"error\",\"msg\":\"first\"}\n\
+             {\"level\":\"error\",\"msg\":\"exec: \\\"/x\\\": no such file\"}\nnot json\n",
+        )
+        .unwrap();
+        assert_eq!(last_error(&log).unwrap(), "exec: \"/x\": no such file");
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(last_error(&log), None);
+    }
+}

@@ -155,3 +155,40 @@ impl Reaper {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Reaper;
+    use std::process::Command;
+    use std::sync::mpsc;
+    use std::sync::Mutex;
+
+    #[test]
+    fn exit_codes_are_exact_and_signals_are_128_plus_n() {
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let r = Reaper::start(Box::new(move |k, e| {
+            tx.lock().unwrap().send((k.clone(), e.code)).unwrap();
+        }));
+        let run = |script: &str| {
+            let child = r.spawn(Command::new("sh").args(["-c", script])).unwrap();
+            r.wait_helper(child)
+        };
+        assert_eq!(run("exit 3"), 3);
+        assert_eq!(run("kill -KILL $$"), 137);
+        assert_eq!(run("kill -TERM $$"), 143);
+        // A watched process: its exit goes to the callback, under its key.
+        let child = r
+            .spawn_unwatched(
+                Command::new("sh")
+                    .args(["-c", "read x; exit 9"])
+                    .stdin(std::process::Stdio::piped()),
+            )
+            .unwrap();
+        let pid = child.id() as i32;
+        let key = ("c1".to_string(), "e1".to_string());
+        assert!(r.watch(pid, key.clone()).is_none());
+        drop(child);
+        assert_eq!(rx.recv().unwrap(), (key, 9));
+    }
+}

@@ -279,3 +279,25 @@ fn mount_options(options: &[String]) -> (nix::mount::MsFlags, String) {
 pub fn unmount_rootfs(target: &Path) {
     while nix::mount::umount2(target, nix::mount::MntFlags::MNT_DETACH).is_ok() {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mount_options;
+    use nix::mount::MsFlags as F;
+
+    #[test]
+    fn mount_options_split_flags_from_data() {
+        let o = |v: &[&str]| mount_options(&v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            o(&["index=off", "lowerdir=/a:/b", "upperdir=/u", "workdir=/w"]),
+            (
+                F::empty(),
+                "index=off,lowerdir=/a:/b,upperdir=/u,workdir=/w".into()
+            )
+        );
+        assert_eq!(
+            o(&["rbind", "ro"]),
+            (F::MS_BIND | F::MS_REC | F::MS_RDONLY, String::new())
+        );
+    }
+}
