@@ -123,7 +123,14 @@ pub fn start(s: &Shared, id: &str, exec_id: &str) -> R<u32> {
     let task = tasks.get_mut(id).ok_or_else(|| not_found(id))?;
     let pid = task.init.pid as u32;
     let c = Container::open(&s.root, id).map_err(internal)?;
-    c.start().map_err(internal)?;
+    if c.state().poststart().is_empty() {
+        c.start().map_err(internal)?;
+    } else {
+        // Hooks are waited for by berth; in here the reaper would take their exits.
+        let bundle = task.bundle.clone();
+        drop(c);
+        s.berth(&bundle).run(&["start", id], None).map_err(internal)?;
+    }
     s.publish(
         "/tasks/start",
         Box::new(ev::TaskStart {
@@ -243,7 +250,13 @@ pub fn delete(s: &Shared, id: &str, exec_id: &str) -> R<DeleteResponse> {
         return Ok(response(&p));
     }
     let c = Container::open(&s.root, id).map_err(internal)?;
-    c.destroy(false).map_err(internal)?;
+    if c.state().poststop().is_empty() {
+        c.destroy(false).map_err(internal)?;
+    } else {
+        // As for start: berth itself waits for the poststop hooks.
+        drop(c);
+        s.berth(&task.bundle).run(&["delete", id], None).map_err(internal)?;
+    }
     let mut task = tasks.remove(id).unwrap_or_else(|| unreachable!());
     if let Some(r) = &task.rootfs {
         unmount_rootfs(r);
