@@ -129,7 +129,9 @@ pub fn start(s: &Shared, id: &str, exec_id: &str) -> R<u32> {
         // Hooks are waited for by berth; in here the reaper would take their exits.
         let bundle = task.bundle.clone();
         drop(c);
-        s.berth(&bundle).run(&["start", id], None).map_err(internal)?;
+        s.berth(&bundle)
+            .run(&["start", id], None)
+            .map_err(internal)?;
     }
     s.publish(
         "/tasks/start",
@@ -255,7 +257,9 @@ pub fn delete(s: &Shared, id: &str, exec_id: &str) -> R<DeleteResponse> {
     } else {
         // As for start: berth itself waits for the poststop hooks.
         drop(c);
-        s.berth(&task.bundle).run(&["delete", id], None).map_err(internal)?;
+        s.berth(&task.bundle)
+            .run(&["delete", id], None)
+            .map_err(internal)?;
     }
     let mut task = tasks.remove(id).unwrap_or_else(|| unreachable!());
     if let Some(r) = &task.rootfs {

@@ -6,6 +6,7 @@
 //! uses to make container processes in a single-threaded child.
 
 mod console;
+mod events;
 mod helper;
 mod lifecycle;
 mod logger;

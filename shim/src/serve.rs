@@ -22,6 +22,12 @@ pub fn serve(flags: &Flags) -> Result<()> {
         return Err(anyhow!("-socket and -namespace are required"));
     }
     set_subreaper()?;
+    // One malloc arena: a shim's threads mostly wait, and each arena of its own would
+    // stay resident (memory per container is what a shim costs).
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+    }
     let path = flags
         .socket
         .strip_prefix("unix://")

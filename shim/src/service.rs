@@ -4,20 +4,18 @@
 //! sees each process's events in order (create, start, exit, delete).
 
 use crate::console::ConsoleSocket;
+use crate::events::Publisher;
 use crate::helper::Berth;
 use crate::reaper::{self, Exit, Key};
 use crate::state::{timestamp, Proc, Task};
 use crate::stdio::{self, Paths};
 use anyhow::{anyhow, Context};
 use containerd_shim::protos::events::task as ev;
-use containerd_shim::protos::protobuf::MessageDyn;
 use containerd_shim::protos::ttrpc::{self, Code};
-use containerd_shim::publisher::RemotePublisher;
 use containerd_shim::ExitSignal;
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -31,8 +29,6 @@ pub fn internal(e: anyhow::Error) -> ttrpc::Error {
     fail(Code::UNKNOWN, format!("{e:#}"))
 }
 
-type Event = (&'static str, Box<dyn MessageDyn>);
-
 pub struct Shared {
     pub ns: String,
     /// berth's --root for this namespace.
@@ -40,33 +36,13 @@ pub struct Shared {
     pub tasks: Mutex<HashMap<String, Task>>,
     /// Notified whenever a process exits.
     pub exited: Condvar,
-    events: Mutex<mpsc::Sender<Event>>,
+    events: Publisher,
     pub exit: Arc<ExitSignal>,
 }
 
 impl Shared {
     pub fn new(ns: &str, ttrpc_address: &str, exit: Arc<ExitSignal>) -> Arc<Shared> {
-        let (tx, rx) = mpsc::channel::<Event>();
-        let (ns2, address) = (ns.to_string(), ttrpc_address.to_string());
-        // One thread publishes, so events leave in the order they were made and a slow
-        // containerd never holds up a request. A restarted containerd is a new
-        // connection: on failure the thread connects again and retries once.
-        std::thread::Builder::new()
-            .name("events".into())
-            .stack_size(256 * 1024)
-            .spawn(move || {
-                let mut publisher = RemotePublisher::new(&address).ok();
-                for (topic, e) in rx {
-                    if publish(publisher.as_ref(), topic, &ns2, e.clone_box()) {
-                        continue;
-                    }
-                    publisher = RemotePublisher::new(&address).ok();
-                    if !publish(publisher.as_ref(), topic, &ns2, e) {
-                        log::warn!("publish {topic}: containerd unreachable");
-                    }
-                }
-            })
-            .expect("spawn events thread");
+        let events = Publisher::start(ttrpc_address, ns);
         let root = std::env::var_os("BERTH_SHIM_ROOT")
             .map(PathBuf::from)
             .unwrap_or_else(|| PathBuf::from(crate::DEFAULT_ROOT))
@@ -76,7 +52,7 @@ impl Shared {
             root,
             tasks: Mutex::new(HashMap::new()),
             exited: Condvar::new(),
-            events: Mutex::new(tx),
+            events,
             exit,
         });
         let s2 = shared.clone();
@@ -84,8 +60,12 @@ impl Shared {
         shared
     }
 
-    pub fn publish(&self, topic: &'static str, e: Box<dyn MessageDyn>) {
-        let _ = self.events.lock().unwrap().send((topic, e));
+    pub fn publish<M: containerd_shim::protos::protobuf::Message>(
+        &self,
+        topic: &'static str,
+        e: Box<M>,
+    ) {
+        self.events.publish(topic, e);
     }
 
     pub fn lock(&self) -> MutexGuard<'_, HashMap<String, Task>> {
@@ -163,14 +143,6 @@ impl Shared {
             .and_then(berth::cgroups::stats::oom_kills)
             .is_some_and(|n| n > 0)
     }
-}
-
-fn publish(p: Option<&RemotePublisher>, topic: &str, ns: &str, e: Box<dyn MessageDyn>) -> bool {
-    let Some(p) = p else {
-        return false;
-    };
-    let ctx = ttrpc::context::with_timeout(5_000_000_000);
-    p.publish(ctx, topic, ns, e).is_ok()
 }
 
 /// The stdio of a new process: for a terminal, a console socket and /dev/null for berth
