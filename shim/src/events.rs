@@ -69,7 +69,7 @@ impl Publisher {
         Publisher { tx: Mutex::new(tx) }
     }
 
-    pub fn publish<M: Message>(&self, topic: &'static str, e: Box<M>) {
+    pub fn publish<M: Message>(&self, topic: &'static str, e: M) {
         let any = Any {
             type_url: type_name(topic).to_string(),
             value: e.write_to_bytes().unwrap_or_default(),

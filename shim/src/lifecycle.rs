@@ -62,7 +62,7 @@ pub fn create(s: &Shared, req: &CreateTaskRequest) -> R<u32> {
     );
     s.publish(
         "/tasks/create",
-        Box::new(ev::TaskCreate {
+        ev::TaskCreate {
             container_id: id.to_string(),
             bundle: req.bundle.clone(),
             rootfs: req.rootfs.clone(),
@@ -76,7 +76,7 @@ pub fn create(s: &Shared, req: &CreateTaskRequest) -> R<u32> {
             checkpoint: req.checkpoint.clone(),
             pid: pid as u32,
             ..Default::default()
-        }),
+        },
     );
     if let Some(exit) = reaper_watch(pid, id, "") {
         s.record_exit(&mut tasks, &(id.to_string(), String::new()), exit);
@@ -135,11 +135,11 @@ pub fn start(s: &Shared, id: &str, exec_id: &str) -> R<u32> {
     }
     s.publish(
         "/tasks/start",
-        Box::new(ev::TaskStart {
+        ev::TaskStart {
             container_id: id.to_string(),
             pid,
             ..Default::default()
-        }),
+        },
     );
     Ok(pid)
 }
@@ -181,12 +181,12 @@ fn start_exec(s: &Shared, id: &str, exec_id: &str) -> R<u32> {
     let pid = p.pid;
     s.publish(
         "/tasks/exec-started",
-        Box::new(ev::TaskExecStarted {
+        ev::TaskExecStarted {
             container_id: id.to_string(),
             exec_id: exec_id.to_string(),
             pid: pid as u32,
             ..Default::default()
-        }),
+        },
     );
     if let Some(exit) = reaper_watch(pid, id, exec_id) {
         s.record_exit(&mut tasks, &(id.to_string(), exec_id.to_string()), exit);
@@ -273,14 +273,14 @@ pub fn delete(s: &Shared, id: &str, exec_id: &str) -> R<DeleteResponse> {
     let resp = response(&task.init);
     s.publish(
         "/tasks/delete",
-        Box::new(ev::TaskDelete {
+        ev::TaskDelete {
             container_id: id.to_string(),
             pid: resp.pid,
             exit_status: resp.exit_status,
             exited_at: resp.exited_at.clone(),
             id: id.to_string(),
             ..Default::default()
-        }),
+        },
     );
     s.exited.notify_all();
     Ok(resp)

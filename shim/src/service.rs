@@ -63,7 +63,7 @@ impl Shared {
     pub fn publish<M: containerd_shim::protos::protobuf::Message>(
         &self,
         topic: &'static str,
-        e: Box<M>,
+        e: M,
     ) {
         self.events.publish(topic, e);
     }
@@ -110,15 +110,15 @@ impl Shared {
         if key.1.is_empty() && self.oom_killed(&key.0) {
             self.publish(
                 "/tasks/oom",
-                Box::new(ev::TaskOOM {
+                ev::TaskOOM {
                     container_id: key.0.clone(),
                     ..Default::default()
-                }),
+                },
             );
         }
         self.publish(
             "/tasks/exit",
-            Box::new(ev::TaskExit {
+            ev::TaskExit {
                 container_id: key.0.clone(),
                 id: if key.1.is_empty() {
                     key.0.clone()
@@ -129,7 +129,7 @@ impl Shared {
                 exit_status: exit.code,
                 exited_at: timestamp(exit.at),
                 ..Default::default()
-            }),
+            },
         );
         self.exited.notify_all();
     }

@@ -171,11 +171,11 @@ impl Task for Service {
         task.execs.insert(req.exec_id.clone(), p);
         self.s.publish(
             "/tasks/exec-added",
-            Box::new(ev::TaskExecAdded {
+            ev::TaskExecAdded {
                 container_id: req.id.clone(),
                 exec_id: req.exec_id.clone(),
                 ..Default::default()
-            }),
+            },
         );
         empty()
     }
@@ -202,10 +202,10 @@ impl Task for Service {
         self.container(&req.id)?.pause().map_err(internal)?;
         self.s.publish(
             "/tasks/paused",
-            Box::new(ev::TaskPaused {
+            ev::TaskPaused {
                 container_id: req.id.clone(),
                 ..Default::default()
-            }),
+            },
         );
         empty()
     }
@@ -214,10 +214,10 @@ impl Task for Service {
         self.container(&req.id)?.resume().map_err(internal)?;
         self.s.publish(
             "/tasks/resumed",
-            Box::new(ev::TaskResumed {
+            ev::TaskResumed {
                 container_id: req.id.clone(),
                 ..Default::default()
-            }),
+            },
         );
         empty()
     }
