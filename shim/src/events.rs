@@ -17,6 +17,9 @@ use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
+/// How long without events before the shim counts as idle.
+const QUIET: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct Event {
     topic: &'static str,
     any: Any,
@@ -53,7 +56,25 @@ impl Publisher {
             .stack_size(128 * 1024)
             .spawn(move || {
                 let mut client = connect(&address);
-                for e in rx {
+                // Every event follows work (create, start, exit, delete...): once things
+                // are quiet for a second, drop the code that work mapped (see `trim`).
+                let mut worked = false;
+                loop {
+                    let next = if worked {
+                        rx.recv_timeout(QUIET)
+                    } else {
+                        rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+                    };
+                    let e = match next {
+                        Ok(e) => e,
+                        Err(mpsc::RecvTimeoutError::Timeout) => {
+                            crate::trim::text();
+                            worked = false;
+                            continue;
+                        }
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    };
+                    worked = true;
                     let req = request(&e, &ns);
                     if forward(client.as_ref(), &req) {
                         continue;

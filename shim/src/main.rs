@@ -18,6 +18,7 @@ mod shim;
 mod state;
 mod stdio;
 mod task;
+mod trim;
 
 /// Where berth keeps container state (`--root`), one directory per namespace;
 /// `BERTH_SHIM_ROOT` overrides it.

@@ -58,6 +58,7 @@ pub fn serve(flags: &Flags) -> Result<()> {
         .register_service(methods);
     server.start()?;
     server_started();
+    crate::trim::text();
     exit.wait();
     server.shutdown();
     let _ = std::fs::remove_file(path);

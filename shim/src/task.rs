@@ -239,7 +239,9 @@ impl Task for Service {
     fn stats(&self, _: &TtrpcContext, req: StatsRequest) -> R<StatsResponse> {
         let c = self.container(&req.id)?;
         let cg = c.cgroup().map_err(internal)?;
-        let any = crate::metrics::collect(cg).map_err(internal)?;
+        let any = crate::metrics::collect(cg).map_err(internal);
+        crate::trim::text();
+        let any = any?;
         Ok(StatsResponse {
             stats: containerd_shim::protos::protobuf::MessageField::some(any),
             ..Default::default()
