@@ -3,7 +3,9 @@
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs crun vs runc (bench/bench.sh), writes bench/RESULTS.md;
-#                make bench BENCH_QUICK=1 checks the script in a few minutes
+#                make bench BENCH_QUICK=1 checks the script in a few minutes; then
+#                containerd-shim-berth-v2 vs containerd-shim-runc-v2 (bench/shim.sh: memory
+#                per container, ctr run latency)
 #   make fuzz    the property tests of the parsers with many cases (FUZZ_CASES)
 #   make conformance
 #                runtime-tools' validation suite and runc 1.1.5's bats suite against
@@ -106,6 +108,7 @@ BENCH_QUICK ?= 0
 
 bench: deps build rootfs
 	BERTH=$(BERTH_RELEASE) BENCH_QUICK=$(BENCH_QUICK) bash bench/bench.sh
+	SHIM=$(dir $(BERTH_RELEASE))containerd-shim-berth-v2 bash bench/shim.sh
 
 conformance: build rootfs
 	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh

@@ -7,13 +7,13 @@
 #   2. latency: `ctr run --rm ... true` through each shim (one hyperfine run, ratio of
 #      the means). The rootfs is a directory (--rootfs), so no snapshot work is timed.
 #
-# Env: SHIM=/path (default target/release/containerd-shim-berth-v2), N=10, RUNS=20,
+# Env: SHIM=/path (default target/release/containerd-shim-berth-v2), N=50, RUNS=20,
 #      WARMUP=3, ROOTFS=/path (default bundles/rootfs).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHIM=${SHIM:-$REPO/target/release/containerd-shim-berth-v2}
-N=${N:-10}
+N=${N:-50}
 RUNS=${RUNS:-20}
 WARMUP=${WARMUP:-3}
 ROOTFS=${ROOTFS:-$REPO/bundles/rootfs}
