@@ -219,6 +219,11 @@ mod berth_shim {
     }
 
     #[test]
+    fn update_and_bad_requests() {
+        run::<ContainerdShim>("shim-update", |c| shim::update_and_bad_requests(c));
+    }
+
+    #[test]
     fn one_shim_per_pod() {
         run::<ContainerdShim>("shim-pod", |c| shim::one_shim_per_pod(c));
     }

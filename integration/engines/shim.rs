@@ -4,6 +4,7 @@
 use super::containerd_env::Containerd;
 use super::images::IMAGE;
 use crate::common::{unique, wait_until};
+use containerd_shim_protos::protobuf::well_known_types::any::Any;
 use serde_json::Value;
 
 fn metrics(c: &Containerd, id: &str) -> Value {
@@ -198,4 +199,95 @@ pub fn one_shim_per_pod(c: &Containerd) {
         }
     }
     wait_until("the pod's shim to exit", || shims(c).is_empty());
+}
+
+/// The task API of the shim serving `id`, straight over its socket (as containerd does).
+fn task_client(c: &Containerd, id: &str) -> containerd_shim_protos::TaskClient {
+    let bundle = c
+        .dir
+        .path()
+        .join("state/io.containerd.runtime.v2.task")
+        .join(&c.ns)
+        .join(id);
+    let address = std::fs::read_to_string(bundle.join("address")).unwrap();
+    let client = containerd_shim_protos::ttrpc::Client::connect(address.trim()).unwrap();
+    containerd_shim_protos::TaskClient::new(client)
+}
+
+fn ctx() -> containerd_shim_protos::ttrpc::context::Context {
+    containerd_shim_protos::ttrpc::context::with_timeout(10_000_000_000)
+}
+
+fn any(type_url: &str, value: &[u8]) -> containerd_shim_protos::protobuf::MessageField<Any> {
+    containerd_shim_protos::protobuf::MessageField::some(Any {
+        type_url: type_url.into(),
+        value: value.to_vec(),
+        ..Default::default()
+    })
+}
+
+/// Update (which ctr 1.6 cannot send) changes the limits; malformed requests get an error
+/// that says what is wrong, and change nothing.
+pub fn update_and_bad_requests(c: &Containerd) {
+    use containerd_shim_protos::api::*;
+    let id = unique("update");
+    c.ctr_run(&["-d", "--memory-limit=67108864", IMAGE, &id, "sleep", "600"])
+        .ok();
+    let t = task_client(c, &id);
+    let res = "types.containerd.io/opencontainers/runtime-spec/1/LinuxResources";
+    let req = UpdateTaskRequest {
+        id: id.clone(),
+        resources: any(res, br#"{"memory":{"limit":33554432},"pids":{"limit":20}}"#),
+        ..Default::default()
+    };
+    t.update(ctx(), &req).unwrap();
+    let m = metrics(c, &id);
+    assert_eq!(m["memory"]["usage"]["limit"], 33554432, "{m}");
+    assert_eq!(m["pids"]["limit"], 20, "{m}");
+
+    let err = |r: Result<_, containerd_shim_protos::ttrpc::Error>| {
+        format!("{:?}", r.err().expect("an error"))
+    };
+    let bad = UpdateTaskRequest {
+        id: id.clone(),
+        resources: any(res, b"{not json"),
+        ..Default::default()
+    };
+    assert!(err(t.update(ctx(), &bad).map(drop)).contains("update resources"));
+    let exec = ExecProcessRequest {
+        id: id.clone(),
+        exec_id: "bad".into(),
+        spec: any(
+            "types.containerd.io/opencontainers/runtime-spec/1/Process",
+            b"[]",
+        ),
+        ..Default::default()
+    };
+    assert!(err(t.exec(ctx(), &exec).map(drop)).contains("exec process spec"));
+    let kill = KillRequest {
+        id: "no-such-task".into(),
+        signal: 9,
+        ..Default::default()
+    };
+    let e = err(t.kill(ctx(), &kill).map(drop));
+    assert!(e.contains("NOT_FOUND") && e.contains("no-such-task"), "{e}");
+    let create = CreateTaskRequest {
+        id: "../escape".into(),
+        bundle: "/nonexistent".into(),
+        ..Default::default()
+    };
+    assert!(!err(t.create(ctx(), &create).map(drop)).is_empty());
+    // The bad exec left no process behind: the task still has only its init.
+    let st = t.state(
+        ctx(),
+        &StateRequest {
+            id: id.clone(),
+            exec_id: "bad".into(),
+            ..Default::default()
+        },
+    );
+    assert!(st.is_err(), "{st:?}");
+    drop(t);
+    c.stop_task(&id, "SIGKILL");
+    c.remove(&id);
 }
