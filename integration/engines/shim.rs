@@ -246,7 +246,7 @@ pub fn update_and_bad_requests(c: &Containerd) {
     assert_eq!(m["pids"]["limit"], 20, "{m}");
 
     let err = |r: Result<_, containerd_shim_protos::ttrpc::Error>| {
-        format!("{:?}", r.err().expect("an error"))
+        format!("{:?}", r.expect_err("an error"))
     };
     let bad = UpdateTaskRequest {
         id: id.clone(),
