@@ -219,6 +219,11 @@ mod berth_shim {
     }
 
     #[test]
+    fn stdin_and_close_io() {
+        run::<ContainerdShim>("shim-stdin", |c| shim::stdin_and_close_io(c));
+    }
+
+    #[test]
     fn update_and_bad_requests() {
         run::<ContainerdShim>("shim-update", |c| shim::update_and_bad_requests(c));
     }

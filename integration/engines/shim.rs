@@ -291,3 +291,19 @@ pub fn update_and_bad_requests(c: &Containerd) {
     c.stop_task(&id, "SIGKILL");
     c.remove(&id);
 }
+
+/// Stdin reaches the process, and so does its end (ctr closes the fifo, or sends CloseIO,
+/// once its own input ends): `cat` finishes.
+pub fn stdin_and_close_io(c: &Containerd) {
+    let id = unique("stdin");
+    let mut cmd = std::process::Command::new(super::support::tool("ctr"));
+    cmd.args(&c.ctr_argv()[1..]);
+    cmd.args(c.runtime_args());
+    cmd.args(["--rm", IMAGE, &id, "sh", "-c", "cat; echo done"]);
+    let out = super::support::run_with_input(cmd, "line1\nline2\n", super::support::ENGINE_TIMEOUT);
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (0, "line1\nline2\ndone\n"),
+        "{out}"
+    );
+}
