@@ -28,6 +28,8 @@ if [ "${1:-}" != "--inside" ]; then
     exit
 fi
 
+# ctr puts each container in the cgroup /$NS/ID: a name of our own, removed at the end.
+NS=berth-shim-bench
 mkdir -p "$D/run" "$D/bin"
 mount --bind "$D/run" /run/containerd
 ln -s "$SHIM" "$D/bin/containerd-shim-berth-v2"
@@ -48,25 +50,28 @@ TOML
 PATH="$D/bin:$PATH" containerd --config "$D/config.toml" > "$D/containerd.log" 2>&1 &
 CPID=$!
 cleanup() {
-    for id in $(ctr -a "$D/c.sock" -n bench tasks ls -q 2>/dev/null); do
-        ctr -a "$D/c.sock" -n bench tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+    for id in $(ctr -a "$D/c.sock" -n "$NS" tasks ls -q 2>/dev/null); do
+        ctr -a "$D/c.sock" -n "$NS" tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
     done
     sleep 1
-    for id in $(ctr -a "$D/c.sock" -n bench containers ls -q 2>/dev/null); do
-        ctr -a "$D/c.sock" -n bench tasks rm -f "$id" >/dev/null 2>&1 || true
-        ctr -a "$D/c.sock" -n bench containers rm "$id" >/dev/null 2>&1 || true
+    for id in $(ctr -a "$D/c.sock" -n "$NS" containers ls -q 2>/dev/null); do
+        ctr -a "$D/c.sock" -n "$NS" tasks rm -f "$id" >/dev/null 2>&1 || true
+        ctr -a "$D/c.sock" -n "$NS" containers rm "$id" >/dev/null 2>&1 || true
     done
     kill "$CPID" 2>/dev/null || true
     wait "$CPID" 2>/dev/null || true
+    for d in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/"$NS"; do
+        [ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+    done
 }
 trap cleanup EXIT
-C="ctr -a $D/c.sock -n bench"
+C="ctr -a $D/c.sock -n $NS"
 for _ in $(seq 100); do $C version >/dev/null 2>&1 && break; sleep 0.1; done
 
 # The number of processes running $1 for this namespace, and their RSS and PSS in kB.
 mem_of() {
     local rss=0 pss=0 n=0
-    for p in $(pgrep -f "$1 -namespace bench "); do
+    for p in $(pgrep -f "$1 -namespace $NS "); do
         read -r r s < <(awk '/^Rss:/{r=$2} /^Pss:/{s=$2} END{print r, s}' /proc/$p/smaps_rollup)
         rss=$((rss + r)); pss=$((pss + s)); n=$((n + 1))
     done
