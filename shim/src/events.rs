@@ -53,7 +53,7 @@ impl Publisher {
         let (address, ns) = (address.to_string(), ns.to_string());
         std::thread::Builder::new()
             .name("events".into())
-            .stack_size(128 * 1024)
+            .stack_size(512 * 1024)
             .spawn(move || {
                 let mut client = connect(&address);
                 // Every event follows work (create, start, exit, delete...): once things

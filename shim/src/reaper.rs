@@ -59,7 +59,9 @@ impl Reaper {
         let r2 = r.clone();
         std::thread::Builder::new()
             .name("reaper".into())
-            .stack_size(64 * 1024)
+            // on_exit runs here, through berth's library (state, cgroup files): room
+            // for a debug build's frames too; only the pages touched are resident.
+            .stack_size(512 * 1024)
             .spawn(move || r2.run())
             .expect("spawn reaper thread");
         let _ = REAPER.set(r.clone());

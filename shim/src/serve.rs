@@ -39,6 +39,8 @@ pub fn serve(flags: &Flags) -> Result<()> {
         return Ok(());
     };
     let _ = containerd_shim::logger::init(flags.debug, "info", &flags.namespace, &flags.id);
+    // Our stderr goes nowhere: a panic is told to containerd's log instead.
+    std::panic::set_hook(Box::new(|info| log::error!("shim panicked: {info}")));
     let ttrpc = std::env::var("TTRPC_ADDRESS").context("TTRPC_ADDRESS")?;
     let exit = Arc::new(ExitSignal::default());
     let service = Service {

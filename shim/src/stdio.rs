@@ -140,7 +140,7 @@ pub fn copy_into(from: &mut impl Read, mut sink: impl FnMut(&[u8]) -> bool) {
 pub fn spawn_copy(name: &str, f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
         .name(name.into())
-        .stack_size(64 * 1024)
+        .stack_size(256 * 1024)
         .spawn(f)
         .expect("spawn copy thread");
 }
