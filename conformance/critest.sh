@@ -49,7 +49,6 @@ CACHE=${CONFORMANCE_CACHE:-$REPO/target/conformance}
 CACHE=$(mkdir -p "$CACHE" && cd "$CACHE" && pwd)
 HANDLERS=${HANDLERS:-runc berth}
 BERTH_RUNTIME_TYPE=${BERTH_RUNTIME_TYPE:-io.containerd.runc.v2}
-BERTH_SHIM=${BERTH_SHIM:-$(dirname "${BERTH:-$REPO/target/release/berth}")/containerd-shim-berth-v2}
 FOCUS=${FOCUS:-}
 CRITEST_TIMEOUT=${CRITEST_TIMEOUT:-900}
 SKIP_FILE=$REPO/conformance/critest-skip.txt
@@ -231,6 +230,7 @@ done
 [ -x /usr/lib/cni/bridge ] || { log "no CNI plugins in /usr/lib/cni (make deps)"; exit 1; }
 RUNC=$(readlink -f "${RUNC:-$(command -v runc)}")
 BERTH=$(readlink -f "${BERTH:-${BERTH_BIN:-$REPO/target/release/berth}}")
+BERTH_SHIM=$(readlink -f "${BERTH_SHIM:-$(dirname "$BERTH")/containerd-shim-berth-v2}")
 [ -x "$BERTH" ] || { log "$BERTH is not executable (make build?)"; exit 1; }
 CRI_ARCHIVE=$(ls "$CONFORMANCE_SRC"/cri-tools-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$CRI_ARCHIVE" ] || { log "no cri-tools-*.tar.gz in $CONFORMANCE_SRC"; exit 1; }
