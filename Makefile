@@ -3,7 +3,9 @@
 #   make run     build berth and run bundles/hello (prints a greeting)
 #   make test    lint, then unit + integration tests (as root)
 #   make bench   berth vs crun vs runc (bench/bench.sh), writes bench/RESULTS.md;
-#                make bench BENCH_QUICK=1 checks the script in a few minutes
+#                make bench BENCH_QUICK=1 checks the script in a few minutes; then
+#                containerd-shim-berth-v2 vs containerd-shim-runc-v2 (bench/shim.sh: memory
+#                per container, ctr run latency)
 #   make fuzz    the property tests of the parsers with many cases (FUZZ_CASES)
 #   make conformance
 #                runtime-tools' validation suite and runc 1.1.5's bats suite against
@@ -74,7 +76,7 @@ deps:
 	@command -v $(CARGO) >/dev/null || { echo "deps: cargo not found (install Rust)" >&2; exit 1; }
 
 build:
-	$(STATIC_ENV) $(CARGO) build --release --target $(HOST_TRIPLE) --bin berth
+	$(STATIC_ENV) $(CARGO) build --release --target $(HOST_TRIPLE) --workspace --bins
 
 rootfs:
 	bash bundles/mkrootfs.sh $(ROOTFS)
@@ -83,14 +85,17 @@ run: deps build rootfs
 	$(BERTH_RELEASE) --root /run/berth run --bundle bundles/hello hello-$$$$
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 	python3 tools/structure.py src
+	python3 tools/structure.py shim/src
 	python3 tools/modcycles.py > /dev/null || { python3 tools/modcycles.py | grep -B3 CYCLE; exit 1; }
 
-# The integration tests run $(BERTH_BIN), the static build.
+# The integration tests run $(BERTH_BIN), the static build, and containerd-shim-berth-v2
+# (shim/) built beside it, which the engine tests run through containerd as the runtime
+# io.containerd.berth.v2; --workspace: the shim's unit tests too.
 test: deps rootfs lint build
-	$(CARGO) test --release $(TEST_ARGS)
+	$(CARGO) test --release --workspace $(TEST_ARGS)
 	bash integration/cgroup-leaks.sh
 
 # The `proptests` modules (src/**/proptests.rs): random and structured inputs for the
@@ -103,6 +108,7 @@ BENCH_QUICK ?= 0
 
 bench: deps build rootfs
 	BERTH=$(BERTH_RELEASE) BENCH_QUICK=$(BENCH_QUICK) bash bench/bench.sh
+	SHIM=$(dir $(BERTH_RELEASE))containerd-shim-berth-v2 bash bench/shim.sh
 
 conformance: build rootfs
 	CONFORMANCE_SRC=$(CONFORMANCE_SRC) bash conformance/run.sh

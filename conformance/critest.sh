@@ -21,7 +21,10 @@
 #   BERTH              the berth binary under test (default: $BERTH_BIN, which make sets
 #                      to the static build, else target/release/berth)
 #   RUNC               the runc binary of the `runc` handler (default: runc on PATH)
-#   HANDLERS           handlers to run, in order (default: "runc berth")
+#   HANDLERS           handlers to run, in order (default: "runc berth"); `berth-shim` is
+#                      berth through its own shim (runtime type io.containerd.berth.v2)
+#   BERTH_SHIM         containerd-shim-berth-v2 of the `berth-shim` handler (default: the one
+#                      built beside $BERTH)
 #   BERTH_RUNTIME_TYPE containerd runtime type of the `berth` handler (default
 #                      io.containerd.runc.v2, with BinaryName = $BERTH; set it to the berth
 #                      shim's type once that exists)
@@ -80,7 +83,10 @@ inside() {
     ip link set lo up
 
     write_configs
-    containerd --config "$W/config.toml" > "$LOGS/containerd.log" 2>&1 &
+    # containerd finds the shim of a runtime type on its PATH (containerd-shim-berth-v2).
+    mkdir -p "$W/shim-bin"
+    ln -sf "$BERTH_SHIM" "$W/shim-bin/containerd-shim-berth-v2"
+    PATH="$W/shim-bin:$PATH" containerd --config "$W/config.toml" > "$LOGS/containerd.log" 2>&1 &
     local cpid=$! i
     for i in $(seq 1 120); do
         crictl_ info > /dev/null 2>&1 && break
@@ -107,7 +113,8 @@ check_removed() {
     for i in $(seq 1 20); do
         left=$( { pgrep -fa containerd-shim || true
             grep -F " $W/" /proc/self/mountinfo | awk '{print "mount " $5}' || true
-            find "$W/runc-root" "$W/berth-root" -mindepth 2 -maxdepth 2 | sed 's/^/state /'
+            { find "$W/runc-root" "$W/berth-root" /run/containerd/berth -mindepth 2 \
+                -maxdepth 2 2>/dev/null || true; } | sed 's/^/state /'
             comm -13 "$W/cgroups.before" <(cgroup_children) | sed 's/^/cgroup /'
         } )
         [ -z "$left" ] && return 0
@@ -162,6 +169,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
       [$cri.containerd.runtimes.berth.options]
         BinaryName = "$BERTH"
         Root = "$W/berth-root"
+    [$cri.containerd.runtimes.berth-shim]
+      runtime_type = "io.containerd.berth.v2"
   [$cri.cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$W/cni/net.d"
@@ -221,6 +230,7 @@ done
 [ -x /usr/lib/cni/bridge ] || { log "no CNI plugins in /usr/lib/cni (make deps)"; exit 1; }
 RUNC=$(readlink -f "${RUNC:-$(command -v runc)}")
 BERTH=$(readlink -f "${BERTH:-${BERTH_BIN:-$REPO/target/release/berth}}")
+BERTH_SHIM=$(readlink -f "${BERTH_SHIM:-$(dirname "$BERTH")/containerd-shim-berth-v2}")
 [ -x "$BERTH" ] || { log "$BERTH is not executable (make build?)"; exit 1; }
 CRI_ARCHIVE=$(ls "$CONFORMANCE_SRC"/cri-tools-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$CRI_ARCHIVE" ] || { log "no cri-tools-*.tar.gz in $CONFORMANCE_SRC"; exit 1; }
@@ -313,7 +323,7 @@ cgroup_children > "$W/cgroups.before"
 log "berth $BERTH ($BERTH_RUNTIME_TYPE), runc $RUNC; handlers: $HANDLERS; logs in $LOGS"
 T0=$SECONDS
 rc=0
-export W LOGS CRI RUNC BERTH BERTH_RUNTIME_TYPE HANDLERS FOCUS CRITEST_TIMEOUT IMAGES_TAR
+export W LOGS CRI RUNC BERTH BERTH_SHIM BERTH_RUNTIME_TYPE HANDLERS FOCUS CRITEST_TIMEOUT IMAGES_TAR
 unshare --mount --net --pid --ipc --uts --fork --mount-proc --propagation slave \
     bash "$SELF" --inside || rc=$?
 [ $rc = 0 ] || log "the run inside the namespaces failed (exit $rc)"

@@ -4,9 +4,9 @@
 For each handler, LOGS/<handler>.json: one line "<handler>: N passed, M failed, K skipped"
 and the failing specs. Specs left out by the selection (critest-skip.txt, FOCUS) are not
 counted; "skipped" are the selected specs that skipped themselves (their reason is printed).
-Then the specs that failed with berth and passed with runc. Exit status 1 when there are
-such berth-only failures or a report is missing; without both runc and berth, on any
-failure.
+Then, for each berth handler (berth, berth-shim), the specs that failed with it and passed
+with runc. Exit status 1 when there are such berth-only failures or a report is missing;
+without runc to compare with, on any failure.
 """
 
 import json
@@ -62,16 +62,18 @@ def main():
         for name, (state, msg) in sorted(res.items()):
             if state == "skipped":
                 print(f"  skip {name}: {msg.strip()[:120]}")
-    if "runc" in per and "berth" in per:
-        only = [n for n, (s, _) in per["berth"].items()
-                if s == "failed" and per["runc"].get(n, ("",))[0] == "passed"]
-        if only:
-            print(f"berth-only failures: {len(only)}")
-            for name in sorted(only):
-                print(f"  {name}")
-            ok = False
-        else:
-            print("berth-only failures: none")
+    berths = [h for h in per if h.startswith("berth")]
+    if "runc" in per and berths:
+        for h in berths:
+            only = [n for n, (s, _) in per[h].items()
+                    if s == "failed" and per["runc"].get(n, ("",))[0] == "passed"]
+            if only:
+                print(f"{h}-only failures: {len(only)}")
+                for name in sorted(only):
+                    print(f"  {name}")
+                ok = False
+            else:
+                print(f"{h}-only failures: none")
     elif any(s == "failed" for res in per.values() for s, _ in res.values()):
         # Nothing to compare with: every failure counts.
         ok = False

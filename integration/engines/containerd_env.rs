@@ -1,5 +1,6 @@
 //! The containerd environment: a containerd of the test's own, driven with `ctr`, whose
-//! runc v2 shim runs berth.
+//! runc v2 shim runs berth, or (`ContainerdShim`) with berth's own shim,
+//! containerd-shim-berth-v2, as the runtime `io.containerd.berth.v2`.
 
 use super::host::{force_cleanup, remove_cgroup_parent, shadow_host_dir, Leftovers};
 use super::images::oci_archive;
@@ -18,10 +19,21 @@ pub struct Containerd {
     /// The containerd namespace (and so the cgroup parent) of this environment's containers.
     pub ns: String,
     pub berth_root: PathBuf,
+    /// Through berth's own shim rather than the runc shim with berth as its binary.
+    pub berth_shim: bool,
 }
+
+/// The runtime type that makes containerd run containerd-shim-berth-v2.
+pub const BERTH_RUNTIME: &str = "io.containerd.berth.v2";
 
 impl Containerd {
     pub fn new(name: &str) -> Containerd {
+        Containerd::with_shim(name, false)
+    }
+
+    /// With `berth_shim`, containerd finds containerd-shim-berth-v2 (built beside berth)
+    /// on its PATH, and the shim keeps berth's state under /run/containerd/berth.
+    pub fn with_shim(name: &str, berth_shim: bool) -> Containerd {
         let dir = TempDir::new(&format!("containerd-{name}"));
         let d = dir.path();
         let sock = d.join("containerd.sock");
@@ -42,23 +54,37 @@ impl Containerd {
         // containerd 1.6's shims put their sockets in /run/containerd/s whatever the config
         // says, and ctr its stdio fifos in /run/containerd/fifo.
         shadow_host_dir("/run/containerd", &d.join("run"));
-        let mut cmd = Command::new(tool("containerd"));
-        cmd.arg("--config").arg(d.join("config.toml"));
-        let daemon = Daemon::spawn("containerd", cmd, d.join("containerd.log"));
+        let daemon = spawn_daemon(d, berth_shim);
         let ns = unique("berth-it");
-        let berth_root = d.join("berth-root");
-        fs::create_dir(&berth_root).unwrap();
+        let berth_root = if berth_shim {
+            // The shim's default root, /run/containerd/berth, under the shadowed run/.
+            d.join("run/berth")
+        } else {
+            d.join("berth-root")
+        };
+        fs::create_dir_all(&berth_root).unwrap();
         let mut c = Containerd {
             daemon,
             dir,
             sock,
             ns,
             berth_root,
+            berth_shim,
         };
         let (sock, ns) = (c.sock.clone(), c.ns.clone());
         c.daemon
             .wait_ready(|| sock.exists() && ctr_at(&sock, &ns, &["version"]).success());
         c
+    }
+
+    /// Stop containerd (SIGTERM, as a service manager does) and start it again on the same
+    /// root and state; running shims and their tasks are meant to carry on.
+    pub fn restart(&mut self) {
+        self.daemon.stop();
+        self.daemon = spawn_daemon(self.dir.path(), self.berth_shim);
+        let (sock, ns) = (self.sock.clone(), self.ns.clone());
+        self.daemon
+            .wait_ready(|| ctr_at(&sock, &ns, &["version"]).success());
     }
 
     pub fn ctr(&self, args: &[&str]) -> Output {
@@ -84,6 +110,23 @@ impl Containerd {
         out
     }
 
+    /// `ctr events` running until the result is dropped; `text()` is what it printed.
+    pub fn events(&self) -> Events {
+        let file = self.dir.path().join(format!("events-{}.txt", unique("ev")));
+        let out = fs::File::create(&file).unwrap();
+        let child = Command::new(tool("ctr"))
+            .arg("--address")
+            .arg(&self.sock)
+            .args(["--namespace", &self.ns, "events"])
+            .stdout(out)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn ctr events");
+        // It subscribes asynchronously: give it a moment before events happen.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        Events { child, file }
+    }
+
     /// `ctr` with its global flags, for running it on a terminal.
     pub fn ctr_argv(&self) -> Vec<String> {
         let mut argv = vec![tool("ctr").to_string_lossy().into_owned()];
@@ -98,6 +141,9 @@ impl Containerd {
 
     /// `ctr run` and the flags that make berth its runtime (see [`Containerd::ctr_run`]).
     pub fn runtime_args(&self) -> Vec<String> {
+        if self.berth_shim {
+            return s(&["run", "--runtime", BERTH_RUNTIME]);
+        }
         vec![
             "run".into(),
             "--runc-binary".into(),
@@ -173,6 +219,71 @@ impl Containerd {
                 ctr_at(&self.sock, ns, &["containers", "rm", c]);
             }
         }
+    }
+}
+
+fn spawn_daemon(d: &Path, berth_shim: bool) -> Daemon {
+    let mut cmd = Command::new(tool("containerd"));
+    cmd.arg("--config").arg(d.join("config.toml"));
+    if berth_shim {
+        let dir = shim_bin().parent().unwrap().to_path_buf();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let dirs = std::iter::once(dir).chain(std::env::split_paths(&path));
+        cmd.env("PATH", std::env::join_paths(dirs).unwrap());
+    }
+    Daemon::spawn("containerd", cmd, d.join("containerd.log"))
+}
+
+/// A running `ctr events`.
+pub struct Events {
+    child: std::process::Child,
+    file: PathBuf,
+}
+
+impl Events {
+    pub fn text(&self) -> String {
+        fs::read_to_string(&self.file).unwrap_or_default()
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = fs::remove_file(&self.file);
+    }
+}
+
+/// containerd-shim-berth-v2, built beside the berth binary under test.
+pub fn shim_bin() -> PathBuf {
+    let p = berth_abs().with_file_name("containerd-shim-berth-v2");
+    assert!(
+        p.is_file(),
+        "{} is not built (cargo build -p containerd-shim-berth-v2)",
+        p.display()
+    );
+    p
+}
+
+/// A containerd whose tasks run through containerd-shim-berth-v2.
+pub struct ContainerdShim(pub Containerd);
+
+impl std::ops::Deref for ContainerdShim {
+    type Target = Containerd;
+    fn deref(&self) -> &Containerd {
+        &self.0
+    }
+}
+
+impl Env for ContainerdShim {
+    fn setup(name: &str) -> ContainerdShim {
+        let c = Containerd::with_shim(name, true);
+        c.import_images();
+        ContainerdShim(c)
+    }
+
+    fn finish(&mut self) {
+        self.0.assert_clean();
     }
 }
 

@@ -64,6 +64,17 @@ fn cmdline(pid: i32) -> String {
     String::from_utf8_lossy(&raw).replace('\0', " ")
 }
 
+/// Processes whose command line contains every one of `needles`.
+pub fn pids_with(needles: &[&str]) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|p| {
+            let c = cmdline(*p);
+            needles.iter().all(|n| c.contains(n))
+        })
+        .collect()
+}
+
 fn all_pids() -> Vec<i32> {
     fs::read_dir("/proc")
         .map(|rd| {

@@ -32,6 +32,7 @@ mod host;
 mod images;
 mod podman_env;
 mod probes;
+mod shim;
 pub mod support;
 
 /// An engine environment as a test uses it: built in private temp dirs, checked at the end.
@@ -174,5 +175,75 @@ mod containerd {
     #[test]
     fn pause_resume_ps() {
         run::<Containerd>("pause", ctr::pause_resume_ps);
+    }
+}
+
+/// The same scenarios through berth's own shim (containerd-shim-berth-v2), and what only
+/// it does: metrics, many tasks in one containerd.
+mod berth_shim {
+    use super::{containerd_env::ContainerdShim, ctr, run, shim};
+
+    #[test]
+    fn run_output_and_exit_code() {
+        run::<ContainerdShim>("shim-run", |c| ctr::run_output_and_exit_code(c));
+    }
+
+    #[test]
+    fn detached_kill_delete() {
+        run::<ContainerdShim>("shim-detach", |c| ctr::detached_kill_delete(c));
+    }
+
+    #[test]
+    fn tty() {
+        run::<ContainerdShim>("shim-tty", |c| ctr::tty(c));
+    }
+
+    #[test]
+    fn exec() {
+        run::<ContainerdShim>("shim-exec", |c| ctr::exec(c));
+    }
+
+    #[test]
+    fn pause_resume_ps() {
+        run::<ContainerdShim>("shim-pause", |c| ctr::pause_resume_ps(c));
+    }
+
+    #[test]
+    fn metrics_oom() {
+        run::<ContainerdShim>("shim-metrics", |c| shim::metrics_oom(c));
+    }
+
+    #[test]
+    fn many_tasks() {
+        run::<ContainerdShim>("shim-many", |c| shim::many_tasks(c));
+    }
+
+    #[test]
+    fn stdin_and_close_io() {
+        run::<ContainerdShim>("shim-stdin", |c| shim::stdin_and_close_io(c));
+    }
+
+    #[test]
+    fn update_and_bad_requests() {
+        run::<ContainerdShim>("shim-update", |c| shim::update_and_bad_requests(c));
+    }
+
+    #[test]
+    fn one_shim_per_pod() {
+        run::<ContainerdShim>("shim-pod", |c| shim::one_shim_per_pod(c));
+    }
+
+    #[test]
+    fn binary_logger() {
+        run::<ContainerdShim>("shim-logger", |c| shim::binary_logger(c));
+    }
+
+    #[test]
+    fn containerd_restart() {
+        super::host::isolated(|| {
+            let mut c = <ContainerdShim as super::Env>::setup("shim-restart");
+            shim::survives_restart(&mut c.0);
+            super::Env::finish(&mut c);
+        });
     }
 }

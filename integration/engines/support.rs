@@ -41,7 +41,7 @@ pub fn s(v: &[&str]) -> Vec<String> {
 
 /// Like `run_command`, but with `input` as standard input (a file, so a child that outlives
 /// the command cannot hold a pipe open).
-fn run_with_input(mut cmd: Command, input: &str, timeout: Duration) -> Output {
+pub fn run_with_input(mut cmd: Command, input: &str, timeout: Duration) -> Output {
     let path = std::env::temp_dir().join(unique("berth-it-stdin"));
     fs::write(&path, input).expect("write stdin file");
     let base = path.with_extension("out");

@@ -7,6 +7,7 @@ pub mod commands;
 mod fast;
 pub mod foreground;
 pub mod help;
+pub mod main;
 pub mod version;
 
 pub use args::*;
@@ -17,7 +18,12 @@ use std::ffi::OsString;
 /// Parse the command line. Help, the version, and "No help topic" for an unknown verb
 /// are printed here, under the name berth was called by, and end the process.
 pub fn parse() -> Cli {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    parse_from(std::env::args_os().collect())
+}
+
+/// `parse` on `args` (`args[0]` is the program): the containerd shim runs berth's command
+/// line with its own first argument taken out.
+pub fn parse_from(args: Vec<OsString>) -> Cli {
     // The per-container verbs in the forms engines use skip clap's tree; anything else
     // (help, the version, every error) goes on to clap.
     if let Some(cli) = fast::parse(&args) {
