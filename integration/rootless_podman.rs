@@ -178,9 +178,22 @@ fn rootless_podman_lifecycle() {
         "container uid 1000 is a subordinate uid"
     );
 
-    // -it: a terminal all the way from the caller's.
+    // -it: a terminal all the way from the caller's. The pause before exiting: podman
+    // attaches to the terminal while the container already runs, and on a busy machine a
+    // process that exits at once may be gone before podman copied its output (runc too).
     let mut argv = p.argv();
-    argv.extend(["run", "--rm", "-it", IMAGE, "sh", "-c", "tty; exit 6"].map(String::from));
+    argv.extend(
+        [
+            "run",
+            "--rm",
+            "-it",
+            IMAGE,
+            "sh",
+            "-c",
+            "tty; sleep 1; exit 6",
+        ]
+        .map(String::from),
+    );
     let out = run_in_pty(&argv, &[], "");
     assert_eq!(out.code, 6, "{out}");
     assert!(out.stdout.contains("/dev/pts/0"), "{out}");
