@@ -32,6 +32,9 @@
 #   CONFORMANCE_SRC    directory with the archives (default: ../shared/conformance)
 #   CONFORMANCE_CACHE  build cache and logs (default: target/conformance)
 #   CRITEST_TIMEOUT    seconds per handler (default 900)
+#   CRITEST=0          skip critest itself; WALK=0 skips crictl_walk.sh, our own walk
+#                      through a kubelet's steps (pods, limits, exec, logs, stats, update,
+#                      exit codes, OOM, stop, remove), run per handler after critest
 #
 # Logs: $CONFORMANCE_CACHE/logs/critest-<berth's name>/: <handler>.log (critest's output),
 # <handler>.json (ginkgo's report), <handler>-left.txt (what its pods left, if anything),
@@ -51,6 +54,8 @@ HANDLERS=${HANDLERS:-runc berth}
 BERTH_RUNTIME_TYPE=${BERTH_RUNTIME_TYPE:-io.containerd.runc.v2}
 FOCUS=${FOCUS:-}
 CRITEST_TIMEOUT=${CRITEST_TIMEOUT:-900}
+CRITEST=${CRITEST:-1}
+WALK=${WALK:-1}
 SKIP_FILE=$REPO/conformance/critest-skip.txt
 CRI=$CACHE/cri-tools
 IMAGES_TAR=$CACHE/images/critest-images.oci.tar
@@ -205,14 +210,23 @@ run_handler() {
         -test-images-file "$W/test-images.yaml"
         -ginkgo.skip "$(skip_regex)" -ginkgo.timeout "${CRITEST_TIMEOUT}s")
     [ -n "$FOCUS" ] && args+=(-ginkgo.focus "$FOCUS")
-    log "handler $h: running critest (log: $LOGS/$h.log)"
-    (cd "$W" && TMPDIR=$W/tmp timeout -k 10 $((CRITEST_TIMEOUT + 60)) "$CRI/critest" \
-        -config "$W/crictl.yaml" "${args[@]}") > "$LOGS/$h.log" 2>&1 < /dev/null || rc=$?
-    echo "# critest exit status $rc, $((SECONDS - start))s" >> "$LOGS/$h.log"
-    # Whatever a failed spec left running goes before the next handler starts.
-    crictl_ rmp -af > /dev/null 2>&1 || true
     local ok=0
-    [ -s "$LOGS/$h.json" ] || { log "handler $h: no report (critest exit $rc)"; ok=1; }
+    if [ "$CRITEST" != 0 ]; then
+        log "handler $h: running critest (log: $LOGS/$h.log)"
+        (cd "$W" && TMPDIR=$W/tmp timeout -k 10 $((CRITEST_TIMEOUT + 60)) "$CRI/critest" \
+            -config "$W/crictl.yaml" "${args[@]}") > "$LOGS/$h.log" 2>&1 < /dev/null || rc=$?
+        echo "# critest exit status $rc, $((SECONDS - start))s" >> "$LOGS/$h.log"
+        # Whatever a failed spec left running goes before the next handler starts.
+        crictl_ rmp -af > /dev/null 2>&1 || true
+        [ -s "$LOGS/$h.json" ] || { log "handler $h: no report (critest exit $rc)"; ok=1; }
+    fi
+    if [ "$WALK" != 0 ]; then
+        # Our own walk through what a kubelet does (crictl_walk.sh says which steps).
+        timeout -k 10 300 bash "$(dirname "$SELF")/crictl_walk.sh" "$h" > "$LOGS/$h-walk.log" 2>&1 \
+            || { ok=1; grep '^not ok' "$LOGS/$h-walk.log" | sed 's/^/critest: walk: /' >&2; }
+        log "handler $h: $(tail -1 "$LOGS/$h-walk.log" | sed 's/^# //') (log: $LOGS/$h-walk.log)"
+        crictl_ rmp -af > /dev/null 2>&1 || true
+    fi
     check_removed "$h" || ok=1
     return $ok
 }
@@ -323,7 +337,8 @@ cgroup_children > "$W/cgroups.before"
 log "berth $BERTH ($BERTH_RUNTIME_TYPE), runc $RUNC; handlers: $HANDLERS; logs in $LOGS"
 T0=$SECONDS
 rc=0
-export W LOGS CRI RUNC BERTH BERTH_SHIM BERTH_RUNTIME_TYPE HANDLERS FOCUS CRITEST_TIMEOUT IMAGES_TAR
+export W LOGS CRI RUNC BERTH BERTH_SHIM BERTH_RUNTIME_TYPE HANDLERS FOCUS CRITEST_TIMEOUT IMAGES_TAR \
+    CRITEST WALK
 unshare --mount --net --pid --ipc --uts --fork --mount-proc --propagation slave \
     bash "$SELF" --inside || rc=$?
 [ $rc = 0 ] || log "the run inside the namespaces failed (exit $rc)"

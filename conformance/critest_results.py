@@ -48,6 +48,14 @@ def main():
     per = {}
     ok = True
     for h in handlers:
+        walk = os.path.join(logs, h + "-walk.log")
+        if os.environ.get("WALK", "1") != "0" and os.path.exists(walk):
+            last = open(walk).read().splitlines()[-1:] or ["(empty)"]
+            print(last[0].lstrip("# "))
+            if not last[0].endswith(" 0 failed"):
+                ok = False
+        if os.environ.get("CRITEST", "1") == "0":
+            continue
         path = os.path.join(logs, h + ".json")
         if not os.path.exists(path):
             print(f"{h}: no report ({path})")
