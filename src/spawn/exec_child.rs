@@ -88,7 +88,7 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     }
     if let Some(root) = &c.root {
         // After the user namespace is joined: a rootless user may chroot only there.
-        enter_root(root).step("chroot")?;
+        crate::linux::rootfs::chroot_at(root.as_fd()).step("chroot")?;
     }
     if !c.fork_into_pid_ns {
         session(c)?;
@@ -114,14 +114,6 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     finish::finish_process(p, c.plan.preserve_fds, || {
         finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
     })
-}
-
-/// Stand where the container's init stands: same root, cwd set later by finish.
-fn enter_root(root: &OwnedFd) -> anyhow::Result<()> {
-    nix::unistd::fchdir(root.as_fd())
-        .map_err(|e| anyhow!("chdir to the container's root: {}", errno_text(e)))?;
-    nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
-    nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))
 }
 
 /// Our own session (the terminal's controlling one), console and keyring.

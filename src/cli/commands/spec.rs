@@ -383,6 +383,15 @@ mod tests {
     use super::*;
     use serde_json::{json, Value};
 
+    fn namespace_types(v: &Value) -> Vec<&str> {
+        v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap())
+            .collect()
+    }
+
     fn value(c: &Config) -> Value {
         serde_json::from_slice(&render(c).unwrap()).unwrap()
     }
@@ -407,12 +416,7 @@ mod tests {
             assert_eq!(v["process"]["capabilities"][set], json!(DEFAULT_CAPS));
         }
         assert!(v["process"]["capabilities"].get("inheritable").is_none());
-        let ns: Vec<&str> = v["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["type"].as_str().unwrap())
-            .collect();
+        let ns = namespace_types(&v);
         assert_eq!(ns, ["pid", "network", "ipc", "uts", "mount"]);
         assert_eq!(
             v["linux"]["resources"],
@@ -473,12 +477,7 @@ mod tests {
             json!([{"containerID": 0, "hostID": 1001, "size": 1}])
         );
         assert!(v["linux"].get("resources").is_none());
-        let ns: Vec<&str> = v["linux"]["namespaces"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|n| n["type"].as_str().unwrap())
-            .collect();
+        let ns = namespace_types(&v);
         assert_eq!(ns, ["pid", "ipc", "uts", "mount", "user"]);
         assert_eq!(
             v["mounts"][5],

@@ -119,7 +119,13 @@ fn chroot_in_host_namespace(
     .with_context(|| format!("root.path: open {}", plan.rootfs.display()))?;
     make_cwd(root.as_fd(), plan)?;
     before_pivot()?;
-    nix::unistd::fchdir(root.as_fd()).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
+    chroot_at(root.as_fd())
+}
+
+/// Make `root` our root and cwd (no mount namespace of our own to pivot in): the
+/// init's way into its rootfs, and exec's into the root that init chose.
+pub fn chroot_at(root: std::os::fd::BorrowedFd) -> Result<()> {
+    nix::unistd::fchdir(root).map_err(|e| anyhow!("chroot: chdir: {}", errno_text(e)))?;
     nix::unistd::chroot(".").map_err(|e| anyhow!("chroot: {}", errno_text(e)))?;
     nix::unistd::chdir("/").map_err(|e| anyhow!("chroot: chdir /: {}", errno_text(e)))?;
     Ok(())
