@@ -110,6 +110,15 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
         .iter()
         .filter(ready)
         .find(|d| d.controllers.is_empty());
+    // A directory that was there before may have been killed through cgroup.kill once
+    // (a `delete -f` of an earlier container in it). This kernel (6.18) kills a child
+    // cloned into such a cgroup with CLONE_INTO_CGROUP at birth, so the child moves in
+    // after the clone instead, at the price of a grace period. Directories made now,
+    // by berth or by systemd for a new unit, have never been killed.
+    if let Some(d) = v2.filter(|d| d.made.is_none() && !d.systemd) {
+        birth.later.push(d.path.clone());
+        return Ok(birth);
+    }
     if let Some(v2) = v2.map(|d| d.path.as_path()) {
         let f = std::fs::File::open(v2)
             .map_err(|e| anyhow!("cgroup: open {}: {}", v2.display(), describe_io(&e)))?;

@@ -7,6 +7,35 @@ use crate::cli::{commands, parse_from, Cli};
 use crate::{errors, logging};
 use std::ffi::OsString;
 
+/// What Rust's runtime would have done before `main`, for a binary that enters through a
+/// C `main` of its own (berth's, which skips the rest of that start-up: a read of
+/// /proc/self/maps and an alternate signal stack, at each of the many short runs an
+/// engine makes). Standard fds 0-2 that are closed get /dev/null, so that no file berth
+/// opens can take their number and be written to as output; SIGPIPE is ignored, so a
+/// closed pipe is an EPIPE error berth reports.
+pub fn start_up() {
+    use crate::linux::sys;
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [0, 1, 2].map(|fd| PollFd::new(sys::borrow_fd(fd), PollFlags::empty()));
+    if poll(&mut fds, PollTimeout::ZERO).is_ok_and(|n| n > 0) {
+        for p in &fds {
+            if p.revents().is_some_and(|r| r.contains(PollFlags::POLLNVAL)) {
+                // The lowest free number is this one: a closed fd below it was filled first.
+                let devnull = std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open("/dev/null");
+                if let Ok(f) = devnull {
+                    std::mem::forget(f);
+                }
+            }
+        }
+    }
+    if let Err(e) = sys::ignore_sigpipe() {
+        eprintln!("berth: ignore SIGPIPE: {e}");
+    }
+}
+
 /// Run berth with `args` (`args[0]` is the program name); returns the exit code.
 pub fn main_with<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let cli = parse_from(args.into_iter().collect());

@@ -92,7 +92,16 @@ pub fn bpf_load_device_filter(insns: &[u64]) -> Result<OwnedFd, (io::Error, Stri
         // SAFETY: fd is a fresh descriptor returned by the kernel.
         Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
     };
-    match load(&mut []) {
+    // The verifier gives up with EAGAIN when a signal arrives while it works (a child's
+    // SIGCHLD, say); the program itself was fine, so it is loaded again, as libbpf does.
+    let mut first: io::Result<OwnedFd> = load(&mut []);
+    for _ in 0..5 {
+        match &first {
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => first = load(&mut []),
+            _ => break,
+        }
+    }
+    match first {
         Ok(fd) => Ok(fd),
         Err(e) => {
             // Load again with a log, only to say why.

@@ -65,10 +65,12 @@ pub fn cloexec_from(first: u32) -> io::Result<()> {
     Ok(())
 }
 
-/// Borrow an fd number the caller has just checked is open (fds 0-2, passed fds).
+/// Borrow an fd number the caller has just checked is open (fds 0-2, passed fds), or
+/// fds 0-2 to poll whether they are.
 pub fn borrow_fd(fd: i32) -> BorrowedFd<'static> {
     // SAFETY: callers only use this for fds that stay open for the rest of the process
-    // (stdio and fds handed to us by our caller), and only for fcntl calls.
+    // (stdio and fds handed to us by our caller), and only for fcntl calls, or to poll
+    // whether stdio is open at all (a closed number gets POLLNVAL, nothing more).
     unsafe { BorrowedFd::borrow_raw(fd) }
 }
 

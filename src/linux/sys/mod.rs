@@ -23,8 +23,9 @@ pub use mount::{
     open_tree_detached,
 };
 pub use process::{
-    default_sigpipe, execveat_fd, ioprio_set, join_session_keyring, kill_raw, sched_setattr,
-    set_child_subreaper, set_dumpable, set_parent_death_signal, set_personality, setdomainname,
+    default_sigpipe, execveat_fd, ignore_sigpipe, ioprio_set, join_session_keyring, kill_raw,
+    sched_setattr, set_child_subreaper, set_dumpable, set_parent_death_signal, set_personality,
+    setdomainname,
 };
 pub use seccomp::seccomp_set_filter;
 pub use term::{set_controlling_terminal, set_window_size, window_size};

@@ -119,6 +119,17 @@ pub fn execveat_fd(
     io::Error::last_os_error()
 }
 
+/// Ignore SIGPIPE, as Rust's runtime does for a program it starts: a write to a closed
+/// pipe or socket then fails with EPIPE, which berth reports, instead of killing it.
+pub fn ignore_sigpipe() -> io::Result<()> {
+    // SAFETY: SIG_IGN installs no handler, so no code of ours can run on the signal.
+    let old = unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    if old == libc::SIG_ERR {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Give SIGPIPE its default action back. Rust's runtime ignores it in every program, and
 /// an ignored signal stays ignored across execve: the container's process would never
 /// die of a broken pipe.
