@@ -552,8 +552,20 @@ fn apply_one(cg: &Cgroup, w: &Write, may_wait: bool) -> Result<bool> {
 }
 
 /// Write the planned resources and load the device program.
+/// The limits that are files. The v2 device program is apart (`setup_devices`): loading
+/// it is the one slow step (the kernel's verifier takes ~0.5 ms for runc's default rules
+/// here), so `create` may do it while the init sets up its root filesystem.
 pub fn setup(cg: &Cgroup, p: &Prepared) -> Result<()> {
-    apply(cg, &p.writes)?;
+    apply(cg, &p.writes)
+}
+
+/// Whether there is a v2 device program to load (`setup_devices`).
+pub fn has_device_program(cg: &Cgroup, p: &Prepared) -> bool {
+    p.bpf.is_some() && cg.v2().is_some()
+}
+
+/// Load the v2 device program and attach it to the container's cgroup.
+pub fn setup_devices(cg: &Cgroup, p: &Prepared) -> Result<()> {
     if let (Some(rules), Some(dir)) = (&p.bpf, cg.v2()) {
         devices::load_program(dir, rules)?;
     }

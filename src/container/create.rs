@@ -197,8 +197,9 @@ fn spawn_init(
             namespaces::write_id_maps(cloned.pid, plan)?;
         }
     }
-    // The init waits for Proceed, so the limits are in force before it runs anything of
-    // the container's; it makes its cgroup namespace after that, rooted in its cgroup.
+    // The init waits for Proceed, so the limits written to files are in force before it
+    // runs anything of the container's; it makes its cgroup namespace after that, rooted
+    // in its cgroup.
     if let (Some(cg), Some(sd)) = (
         cgroup.as_mut(),
         p.cgroup.as_ref().and_then(|c| c.systemd.as_ref()),
@@ -210,15 +211,41 @@ fn spawn_init(
         dir.save_cgroup(cg)?;
         started?;
     }
+    let mut devices_later = false;
     if let (Some(cg), Some(cp)) = (cgroup.as_ref(), &p.cgroup) {
         let _t = logging::step("create: cgroup resources");
         if cloned.move_into_v2 {
             cgroups::place::enter_v2(cg, cloned.pid)?;
         }
         cgroups::setup(cg, cp)?;
+        devices_later = cgroups::has_device_program(cg, cp) && !init_runs_hooks(plan);
+        if !devices_later {
+            cgroups::setup_devices(cg, cp)?;
+        }
+    }
+    // The device program, when there is one, loads while the init makes its mounts: it
+    // rules what the container's processes may open, and none runs before `start`. The
+    // init only creates device nodes meanwhile, which every rule set allows (mknod is in
+    // runc's default rules, which come last and win), and the parent runs hooks and
+    // records the container only after this, in `drive_init`.
+    chan.send(&Msg::Proceed {
+        host_pid: cloned.pid,
+    })?;
+    if let (true, Some(cg), Some(cp)) = (devices_later, cgroup.as_ref(), &p.cgroup) {
+        let _t = logging::step("create: device program");
+        cgroups::setup_devices(cg, cp)?;
     }
     let pid = drive_init(o, plan, &chan, cloned.pid, guard)?;
     Ok((pid, chan, cgroup))
+}
+
+/// Whether the init runs hooks of its own (createContainer) without asking the parent
+/// first: then the device program must be in force before it goes on, as runc's is.
+fn init_runs_hooks(plan: &Plan) -> bool {
+    plan.hooks
+        .create_container()
+        .as_ref()
+        .is_some_and(|h| !h.is_empty())
 }
 
 /// [1b] The bind sources the init cannot open itself, opened as host root in its mount
@@ -233,7 +260,7 @@ fn send_mount_trees(plan: &Plan, chan: &Channel, pid: i32) -> Result<()> {
     Ok(())
 }
 
-/// [1] Proceed, then [2] wait for Ready, running hooks when the init asks [1a].
+/// [2] Wait for Ready (Proceed [1] is sent), running hooks when the init asks [1a].
 fn drive_init(
     o: &CreateOpts,
     plan: &Plan,
@@ -243,7 +270,6 @@ fn drive_init(
 ) -> Result<i32> {
     let state_at =
         |pid, status| hooks::state_json(o.id, status, pid, &plan.bundle, &plan.annotations);
-    chan.send(&Msg::Proceed { host_pid: pid })?;
     let _t = logging::step("create: init setup");
     let mut pid = pid;
     parent::wait_ready(

@@ -20,10 +20,12 @@ fn hash_set(mask: u64) -> CapsHashSet {
 /// must not have, and keep the permitted set across the coming uid change.
 pub fn prepare(p: &CapsPlan) -> Result<()> {
     for cap in caps_in(!p.bounding) {
-        // A capability this kernel does not know cannot be in the bounding set anyway.
-        if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, cap)
-                .map_err(|e| anyhow!("process.capabilities.bounding: drop {cap}: {e}"))?;
+        // Dropped straight away (one prctl each, not a read first): a capability this
+        // kernel does not know fails, and cannot be in the bounding set anyway.
+        if let Err(e) = caps::drop(None, CapSet::Bounding, cap) {
+            if caps::has_cap(None, CapSet::Bounding, cap).unwrap_or(false) {
+                return Err(anyhow!("process.capabilities.bounding: drop {cap}: {e}"));
+            }
         }
     }
     nix::sys::prctl::set_keepcaps(true).map_err(|e| {

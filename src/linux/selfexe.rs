@@ -30,16 +30,17 @@ use std::os::unix::ffi::OsStrExt;
 /// Re-exec from a read-only copy unless already running from one. Returns only if
 /// nothing had to be done.
 pub fn ensure_readonly() -> Result<()> {
-    let st = nix::sys::statvfs::statvfs("/proc/self/exe").map_err(|e| {
+    let st = nix::sys::statfs::statfs("/proc/self/exe").map_err(|e| {
         anyhow!(
-            "protect binary: statvfs /proc/self/exe: {}",
+            "protect binary: statfs /proc/self/exe: {}",
             crate::errors::errno_text(e)
         )
     })?;
     if st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
         return Ok(());
     }
-    if running_from_sealed_copy() {
+    // A memfd lives on tmpfs: only there can we be running from our sealed copy.
+    if st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC && running_from_sealed_copy() {
         return Ok(());
     }
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");

@@ -6,6 +6,8 @@
 //!   clone(new namespaces) ───────────────────▶  [1] wait for Proceed
 //!   write uid_map/gid_map (user namespace)
 //!   [1] send Proceed{host pid} ──────────────▶  join/create remaining namespaces
+//!   load + attach the v2 device program
+//!   (while the init works, see create.rs)
 //!   [1b] open bind sources as host root  ◀───  [1b] OpenTrees (only if it needs any)
 //!        in the init's mount namespace,
 //!        MountTree{index} + fd each, then
