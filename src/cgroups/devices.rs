@@ -4,6 +4,7 @@
 //! `BPF_PROG_TYPE_CGROUP_DEVICE` program on v2. The last rule that matches decides.
 
 use super::bpf::{self, Block, Insn};
+use super::device_cache;
 use super::{Target, Write};
 use crate::errors::describe_io;
 use crate::linux::sys;
@@ -229,17 +230,19 @@ pub fn program(rules: &[Rule]) -> Vec<Insn> {
 /// attached before (an update), so the cgroup is never left without one.
 pub fn load_program(dir: &Path, rules: &[Rule]) -> Result<()> {
     let code: Vec<u64> = program(rules).iter().map(Insn::encode).collect();
-    let prog = sys::bpf_load_device_filter(&code).map_err(|(e, log)| {
-        anyhow!(
-            "linux.resources.devices: load eBPF device program: {}{}",
-            describe_io(&e),
-            if log.is_empty() {
-                String::new()
-            } else {
-                format!(" (verifier: {log})")
-            }
-        )
-    })?;
+    let prog = device_cache::program(&code, || sys::bpf_load_device_filter(&code)).map_err(
+        |(e, log)| {
+            anyhow!(
+                "linux.resources.devices: load eBPF device program: {}{}",
+                describe_io(&e),
+                if log.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (verifier: {log})")
+                }
+            )
+        },
+    )?;
     let cg = std::fs::File::open(dir)
         .map_err(|e| anyhow!("open {}: {}", dir.display(), describe_io(&e)))?;
     let old = sys::bpf_device_programs(cg.as_fd()).unwrap_or_default();

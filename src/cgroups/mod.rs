@@ -11,6 +11,7 @@
 //! one in its v2 hierarchy, which takes the controllers v1 does not hold (hugetlb here).
 
 pub mod bpf;
+pub mod device_cache;
 pub mod devices;
 pub mod freezer;
 pub mod join;

@@ -12,9 +12,11 @@ const BPF_PROG_DETACH: libc::c_long = 9;
 
 const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
 
+const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
+
 const BPF_PROG_QUERY: libc::c_long = 16;
 
-const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
+pub const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 
 const BPF_CGROUP_DEVICE: u32 = 6;
 
@@ -54,6 +56,23 @@ struct BpfQuery {
     prog_ids: u64,
     prog_cnt: u32,
     _pad: u32,
+}
+
+/// The leading fields of `struct bpf_prog_info`: the kernel fills as much as we ask for.
+#[repr(C)]
+#[derive(Default)]
+struct BpfProgInfo {
+    prog_type: u32,
+    id: u32,
+    tag: [u8; 8],
+}
+
+/// `union bpf_attr` for BPF_OBJ_GET_INFO_BY_FD.
+#[repr(C)]
+struct BpfGetInfo {
+    bpf_fd: u32,
+    info_len: u32,
+    info: u64,
 }
 
 /// bpf(cmd, attr, sizeof attr) for one of the plain-data attr structs above.
@@ -150,11 +169,7 @@ pub fn bpf_device_programs(cgroup: BorrowedFd) -> io::Result<Vec<u32>> {
 
 /// Detach the device filter with this id from a cgroup.
 pub fn bpf_detach_device_program(cgroup: BorrowedFd, id: u32) -> io::Result<()> {
-    let mut get = [id, 0, 0];
-    // SAFETY: the attr holds only integers (prog_id, next_id, open_flags).
-    let fd = unsafe { bpf(BPF_PROG_GET_FD_BY_ID, &mut get) }?;
-    // SAFETY: fd is a fresh descriptor returned by the kernel.
-    let prog = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    let prog = bpf_prog_by_id(id)?;
     let mut attr = BpfAttach {
         target_fd: cgroup.as_raw_fd() as u32,
         attach_bpf_fd: prog.as_raw_fd() as u32,
@@ -165,4 +180,38 @@ pub fn bpf_detach_device_program(cgroup: BorrowedFd, id: u32) -> io::Result<()> 
     // SAFETY: the attr holds only integers.
     unsafe { bpf(BPF_PROG_DETACH, &mut attr) }?;
     Ok(())
+}
+
+/// A loaded program's type, id, and tag (the kernel's hash of its instructions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProgInfo {
+    pub prog_type: u32,
+    pub id: u32,
+    pub tag: [u8; 8],
+}
+
+/// BPF_OBJ_GET_INFO_BY_FD, the leading fields only.
+pub fn bpf_prog_info(prog: BorrowedFd) -> io::Result<ProgInfo> {
+    let mut info = BpfProgInfo::default();
+    let mut attr = BpfGetInfo {
+        bpf_fd: prog.as_raw_fd() as u32,
+        info_len: std::mem::size_of::<BpfProgInfo>() as u32,
+        info: &mut info as *mut BpfProgInfo as u64,
+    };
+    // SAFETY: `info` is writable for info_len bytes and outlives the call.
+    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut attr) }?;
+    Ok(ProgInfo {
+        prog_type: info.prog_type,
+        id: info.id,
+        tag: info.tag,
+    })
+}
+
+/// A loaded program by its id (root only).
+pub fn bpf_prog_by_id(id: u32) -> io::Result<OwnedFd> {
+    let mut get = [id, 0, 0];
+    // SAFETY: the attr holds only integers (prog_id, next_id, open_flags).
+    let fd = unsafe { bpf(BPF_PROG_GET_FD_BY_ID, &mut get) }?;
+    // SAFETY: fd is a fresh descriptor returned by the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }

@@ -14,7 +14,7 @@ mod term;
 
 pub use bpf::{
     bpf_attach_device_filter, bpf_detach_device_program, bpf_device_programs,
-    bpf_load_device_filter,
+    bpf_load_device_filter, bpf_prog_by_id, bpf_prog_info, ProgInfo, BPF_PROG_TYPE_CGROUP_DEVICE,
 };
 pub use clone::{clone_process, clone_process_into, Forked};
 pub use fds::{borrow_fd, cloexec_from, openat2, pidfd_open, recv_fd, recv_with_fds, send_with_fd};

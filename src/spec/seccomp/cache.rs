@@ -9,16 +9,15 @@
 //! and never another profile's program. The directory and its entries must be ours and
 //! writable by nobody else, or the cache is not used. Any failure only means compiling.
 
+use crate::linux::cache_dir;
 use crate::logging;
 use anyhow::Result;
 use nix::fcntl::{openat, renameat, OFlag};
-use nix::sys::stat::{fstat, Mode};
+use nix::sys::stat::Mode;
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::fs::DirBuilderExt;
 
-const DIR: &str = "/run/berth-cache/seccomp";
 /// Changes when the entry format does.
 const FORMAT: &str = "berth seccomp cache 1";
 /// More entries than this and a store empties the directory first (a host does not use
@@ -75,37 +74,12 @@ fn file_name(key: &str) -> String {
     format!("{:016x}", h.finish())
 }
 
-/// Ours, and nobody else may write to it (the same test for the directory and entries).
-fn trusted(fd: BorrowedFd, kind: nix::sys::stat::SFlag) -> bool {
-    fstat(fd).is_ok_and(|st| {
-        st.st_uid == nix::unistd::geteuid().as_raw()
-            && st.st_mode & libc::S_IFMT == kind.bits()
-            && st.st_mode & 0o022 == 0
-    })
+fn open_dir() -> Option<OwnedFd> {
+    cache_dir::open("seccomp")
 }
 
-fn open_dir() -> Option<OwnedFd> {
-    let made = std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(DIR);
-    if let Err(e) = made {
-        logging::debug(&format!("seccomp: cache: {DIR}: {e}"));
-        return None;
-    }
-    let fd = nix::fcntl::open(
-        DIR,
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
-    if !trusted(fd.as_fd(), nix::sys::stat::SFlag::S_IFDIR) {
-        logging::debug(&format!(
-            "seccomp: cache: {DIR} is not root's own: not used"
-        ));
-        return None;
-    }
-    Some(fd)
+fn trusted(fd: BorrowedFd, kind: nix::sys::stat::SFlag) -> bool {
+    cache_dir::trusted(fd, kind)
 }
 
 fn lookup(dir: BorrowedFd, name: &str, key: &str) -> Option<Vec<u64>> {
