@@ -16,7 +16,8 @@
 #   seccomp  the cycle with bench/seccomp-default.json (Docker-like, ~350 syscalls):
 #            berth with its program cache warm and cold, crun, runc
 #   scale-N  N containers at once through create/start/delete (bench/scale.sh), N in
-#            $SCALE: containers per second and berth's cost per container
+#            $SCALE: containers per second and berth's cost per container (CPU time,
+#            less that of the same harness with /bin/true as the runtime)
 #   list     `list` with $LIST_N stopped containers under the root
 #   rss      peak RSS (/usr/bin/time %M, max of 3) of `run` and `create`; binary sizes
 #   syscalls bench/syscalls.sh: system calls (and files opened) per command, strace -f
@@ -216,6 +217,9 @@ inside_v2() {
             rt=$(rt_of "$n"); root=$(root_of "$n")
             args+=("$n" true "bash $(q "$REPO/bench/scale.sh") $(q "$rt") $(q "$root") $(q "$BUNDLE") $s $n-s$$")
         done
+        # The harness alone (/bin/true as the runtime): its CPU time is taken off berth's
+        # in the report, which gives berth's own cost per container.
+        args+=(harness true "bash $(q "$REPO/bench/scale.sh") true /nonexistent /nonexistent $s h")
         RUNS=$SCALE_RUNS WARMUP=1 hf "$BENCH_OUT/scale-$s.json" "${args[@]}"
     done
 

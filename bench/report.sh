@@ -100,20 +100,30 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     echo "## Scale: N containers at once through create, start and delete -f"
     echo
     first=$(ls "$OUT"/scale-*.json 2>/dev/null | sort -t- -k2 -n | head -1 | sed 's/.*scale-//; s/\.json//')
-    echo "| N | berth containers/s | crun containers/s | runc containers/s | berth ms per container | berth cost vs N=${first:-1} |"
-    echo "|---|---|---|---|---|---|"
-    base=""
+    echo "Wall time per container falls as N rises: one container at a time leaves the second"
+    echo "CPU idle. A container's cost is the CPU time (user + system, every process of the run)"
+    echo "berth takes for it: the run's, less that of the same harness with /bin/true as the"
+    echo "runtime (bash and its forks, which weigh most at N=1). It should not grow with N."
+    echo
+    echo "| N | berth containers/s | crun containers/s | runc containers/s | berth wall ms per container | berth CPU ms per container | berth CPU cost vs N=${first:-1} |"
+    echo "|---|---|---|---|---|---|---|"
+    base="" cbase=""
     for f in $(ls "$OUT"/scale-*.json 2>/dev/null | sort -t- -k2 -n); do
         n=$(basename "$f" .json); n=${n#scale-}
         per=$(jq -r --arg n berth '.results[] | select(.command == $n) | .mean' "$f")
+        cpu=$(jq -r --arg n berth '.results[] | select(.command == $n) | .user + .system' "$f")
+        harness=$(jq -r '[.results[] | select(.command == "harness") | .user + .system][0] // 0' "$f")
+        cpu=$(awk -v c="$cpu" -v h="$harness" 'BEGIN { print c - h }')
         [ -z "$base" ] && base=$(awk -v p="$per" -v n="$n" 'BEGIN { print p / n }')
+        [ -z "$cbase" ] && cbase=$(awk -v p="$cpu" -v n="$n" 'BEGIN { print p / n }')
         line="| $n |"
         for rt in berth crun runc; do
             m=$(jq -r --arg n $rt '.results[] | select(.command == $n) | .mean' "$f")
             line="$line $(awk -v m="$m" -v n="$n" 'BEGIN { if (m == "") print "–"; else printf "%.0f", n / m }') |"
         done
         line="$line $(awk -v p="$per" -v n="$n" 'BEGIN { printf "%.2f", p / n * 1000 }') |"
-        line="$line $(awk -v p="$per" -v n="$n" -v b="$base" 'BEGIN { printf "%.2f×", p / n / b }') |"
+        line="$line $(awk -v p="$cpu" -v n="$n" 'BEGIN { printf "%.2f", p / n * 1000 }') |"
+        line="$line $(awk -v p="$cpu" -v n="$n" -v b="$cbase" 'BEGIN { printf "%.2f×", p / n / b }') |"
         echo "$line"
     done
     echo
