@@ -71,7 +71,7 @@ impl CgroupHost {
         let Some(h) = &self.v2 else {
             return Vec::new();
         };
-        std::fs::read_to_string(h.mount_point.join("cgroup.controllers"))
+        crate::linux::procfs::read_small(&h.mount_point.join("cgroup.controllers"))
             .unwrap_or_default()
             .split_whitespace()
             .map(str::to_string)

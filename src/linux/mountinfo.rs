@@ -77,7 +77,9 @@ pub fn is_shadowed(mounts: &[MountInfo], i: usize) -> bool {
 }
 
 pub fn read_self() -> std::io::Result<Vec<MountInfo>> {
-    Ok(parse(&std::fs::read_to_string("/proc/self/mountinfo")?))
+    Ok(parse(&crate::linux::procfs::read_small(
+        std::path::Path::new("/proc/self/mountinfo"),
+    )?))
 }
 
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub fn parse_cgroup(text: &str) -> Vec<CgroupLine> {
 
 /// The lines of /proc/`pid`/cgroup; `pid` 0 means this process (/proc/self).
 pub fn cgroup_lines(pid: i32) -> io::Result<Vec<CgroupLine>> {
-    let text = std::fs::read_to_string(proc_path(pid, "cgroup"))?;
+    let text = read_small(&proc_path(pid, "cgroup"))?;
     Ok(parse_cgroup(&text))
 }
 
@@ -121,7 +121,7 @@ pub fn read_small(path: &Path) -> io::Result<String> {
 /// `Seccomp_filters` (Linux 5.9+), else 1 for filter mode (`Seccomp: 2`) and 0 for
 /// none; None when the process is gone.
 pub fn seccomp_filters(pid: i32) -> Option<u64> {
-    parse_seccomp_filters(&std::fs::read_to_string(proc_path(pid, "status")).ok()?)
+    parse_seccomp_filters(&read_small(&proc_path(pid, "status")).ok()?)
 }
 
 fn parse_seccomp_filters(status: &str) -> Option<u64> {

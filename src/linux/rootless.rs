@@ -16,7 +16,7 @@ fn is_initial_map(text: &str) -> bool {
 
 /// Whether berth runs in a user namespace other than the initial one.
 pub fn in_user_namespace() -> bool {
-    match std::fs::read_to_string("/proc/self/uid_map") {
+    match crate::linux::procfs::read_small(std::path::Path::new("/proc/self/uid_map")) {
         Ok(text) => !is_initial_map(&text),
         // No user namespaces in this kernel: we are in the initial one.
         Err(_) => false,
