@@ -136,6 +136,63 @@ fn v2_device_filter_denies_a_disk_and_allows_null() {
     assert_eq!(find_cgroups(&id), Vec::<PathBuf>::new());
 }
 
+/// A second container with the same device rules takes the program the first one has
+/// loaded (berth's device cache) and is held to it just the same; an entry whose tag no
+/// longer matches a loaded program is not used.
+#[test]
+fn v2_device_program_shared_by_containers_with_the_same_rules() {
+    let berth = Berth::new("cg2-devshare");
+    let mut holder = Bundle::new("cg2-devshare-a");
+    with_mknod(&mut holder);
+    holder.args(&["sleep", "100"]);
+    let a = berth.id("hold");
+    let _ga = V2Cleanup {
+        berth: &berth,
+        id: a.clone(),
+    };
+    start_v2(&berth, &holder, &a);
+    let mut b = Bundle::new("cg2-devshare-b");
+    with_mknod(&mut b);
+    b.readonly(false).sh(DEVICE_PROBE);
+    b.write_config();
+    let log = b.path().join("debug.log");
+    let log_str = log.to_str().unwrap();
+    let run = |id: &str| {
+        let _ = std::fs::remove_file(&log);
+        let out = v2(
+            &berth,
+            &["--debug", "--log", log_str, "run", "--bundle", b.path_str(), id],
+        )
+        .ok();
+        assert!(out.stdout.contains("Operation not permitted"), "{out}");
+        assert!(out.stdout.contains("null-ok"), "{out}");
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let taken = "program taken from a running container";
+    let id = berth.id("share");
+    let _g1 = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
+    assert!(run(&id).contains(taken), "the second container loaded its own program");
+    // Entries whose tag is wrong: the program they name is not what they claim.
+    for e in std::fs::read_dir("/run/berth-cache/devices").unwrap().flatten() {
+        let mut data = std::fs::read(e.path()).unwrap();
+        let tag_at = b"berth device program 1\n".len() + 4;
+        if data.len() > tag_at {
+            data[tag_at] ^= 0xff;
+            std::fs::write(e.path(), data).unwrap();
+        }
+    }
+    let id = berth.id("share");
+    let _g2 = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
+    assert!(!run(&id).contains(taken), "an entry with a wrong tag was used");
+    delete_v2(&berth, &a);
+}
+
 #[test]
 fn v2_hugetlb_limit_written_and_updated() {
     let berth = Berth::new("cg2-huge");
