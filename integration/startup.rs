@@ -108,7 +108,11 @@ fn closed_stdio_is_dev_null_for_berth_and_the_container() {
 fn closed_stdio_run_keeps_the_exit_code() {
     let berth = Berth::new("closed-run");
     let mut b = Bundle::new("closed-run");
-    b.sh("echo MARK-OUT; echo MARK-ERR >&2; exit 7");
+    // Exit 7 only with stdio open, on a character device (/dev/null).
+    b.sh(
+        "for fd in 0 1 2; do [ -c /proc/$$/fd/$fd ] || exit 9; done; \
+          echo MARK-OUT; echo MARK-ERR >&2; exit 7",
+    );
     b.write_config();
     let id = berth.id("r");
     let log = b.path().join("berth.log");
