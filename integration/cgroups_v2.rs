@@ -298,3 +298,47 @@ fn v2_existing_cgroup_is_joined() {
 fn v2_existing_cgroup_once_killed_is_joined() {
     joins_existing_cgroup("cg2-killed", true);
 }
+
+/// berth itself runs in a cgroup that was killed once (`cgroup.kill` on it while empty,
+/// then joined) and makes a fresh cgroup for the container: this kernel compares the
+/// kill counts of the parent's cgroup and the new child's, so a child cloned with
+/// CLONE_INTO_CGROUP into a directory berth just made is killed at birth too.
+#[test]
+fn v2_berth_in_a_once_killed_cgroup_creates() {
+    let berth = Berth::new("cg2-parent");
+    let cg = unique("cg2-parent");
+    let host = Path::new(CG).join("unified").join(&cg);
+    std::fs::create_dir(&host).unwrap();
+    let _dir = OwnDir(host.clone());
+    std::fs::write(host.join("cgroup.kill"), "1").unwrap();
+    let mut b = Bundle::new("cg2-parent");
+    b.args(&["true"]);
+    b.write_config();
+    let id = berth.id("c");
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t cgroup2 none /sys/fs/cgroup && echo $$ > /sys/fs/cgroup/$CG/cgroup.procs \
+         && exec \"$0\" \"$@\"",
+    ])
+    .env("CG", &cg)
+    .arg(berth_bin())
+    .arg("--root")
+    .arg(berth.root())
+    .args(["run", "--bundle", b.path_str(), &id]);
+    let out = run_command(cmd, CMD_TIMEOUT);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        berth.state_entries().is_empty(),
+        "{:?}",
+        berth.state_entries()
+    );
+}
