@@ -284,3 +284,118 @@ fn v2_view_cgroup_mount_is_cgroup2() {
         );
     }
 }
+
+/// A v2 directory made by the test, not by berth, removed when dropped.
+struct OwnDir(PathBuf);
+
+impl Drop for OwnDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// The `0::` line of a container's /proc/self/cgroup, printed by `run` in the v2 view.
+fn v2_line_inside(berth: &Berth, b: &mut Bundle) -> String {
+    b.args(&["cat", "/proc/self/cgroup"]);
+    b.write_config();
+    let id = berth.id("in");
+    let out = v2(berth, &["run", "--bundle", b.path_str(), &id]).ok();
+    let line = out.stdout.lines().find(|l| l.starts_with("0::"));
+    line.unwrap_or_else(|| panic!("no 0:: line: {out}"))
+        .to_string()
+}
+
+/// linux.cgroupsPath naming a directory that was there before: berth joins it, and a
+/// container's cgroup namespace is rooted at it. `killed`: a `cgroup.kill` was written to
+/// it before (as `delete -f` does), after which this kernel kills a child cloned into it
+/// with CLONE_INTO_CGROUP at birth.
+fn joins_existing_cgroup(name: &str, killed: bool) {
+    let berth = Berth::new(name);
+    let cg = unique(name);
+    let host = Path::new(CG).join("unified").join(&cg);
+    std::fs::create_dir(&host).unwrap();
+    let _dir = OwnDir(host.clone());
+    if killed {
+        std::fs::write(host.join("cgroup.kill"), "1").unwrap();
+    }
+    let mut b = Bundle::new(name);
+    b.config["linux"]["cgroupsPath"] = json!(format!("/{cg}"));
+    // Without a cgroup namespace the init sees the directory's own path; with one, "/".
+    b.remove_namespace("cgroup");
+    assert_eq!(v2_line_inside(&berth, &mut b), format!("0::/{cg}"));
+    b.add_namespace("cgroup");
+    assert_eq!(v2_line_inside(&berth, &mut b), "0::/");
+    // Twice: `delete -f` kills the first container through cgroup.kill, and the second
+    // is born into that directory all the same.
+    b.args(&["sleep", "100"]);
+    for _ in 0..2 {
+        let id = berth.id("c");
+        let _guard = V2Cleanup {
+            berth: &berth,
+            id: id.clone(),
+        };
+        let dir = start_v2(&berth, &b, &id);
+        assert_eq!(dir, host);
+        assert_eq!(status_v2(&berth, &id), "running");
+        let st: Value = serde_json::from_str(&v2(&berth, &["state", &id]).ok().stdout).unwrap();
+        assert_eq!(read(&host, "cgroup.procs"), st["pid"].to_string());
+        delete_v2(&berth, &id);
+        assert!(berth.state_entries().is_empty());
+        // Not berth's to remove.
+        assert!(host.exists());
+    }
+}
+
+#[test]
+fn v2_existing_cgroup_is_joined() {
+    joins_existing_cgroup("cg2-existing", false);
+}
+
+#[test]
+fn v2_existing_cgroup_once_killed_is_joined() {
+    joins_existing_cgroup("cg2-killed", true);
+}
+
+/// berth itself runs in a cgroup that was killed once (`cgroup.kill` on it while empty,
+/// then joined) and makes a fresh cgroup for the container: this kernel compares the
+/// kill counts of the parent's cgroup and the new child's, so a child cloned with
+/// CLONE_INTO_CGROUP into a directory berth just made is killed at birth too.
+#[test]
+fn v2_berth_in_a_once_killed_cgroup_creates() {
+    let berth = Berth::new("cg2-parent");
+    let cg = unique("cg2-parent");
+    let host = Path::new(CG).join("unified").join(&cg);
+    std::fs::create_dir(&host).unwrap();
+    let _dir = OwnDir(host.clone());
+    std::fs::write(host.join("cgroup.kill"), "1").unwrap();
+    let mut b = Bundle::new("cg2-parent");
+    b.args(&["true"]);
+    b.write_config();
+    let id = berth.id("c");
+    let _guard = V2Cleanup {
+        berth: &berth,
+        id: id.clone(),
+    };
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "-m",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        "mount -t cgroup2 none /sys/fs/cgroup && echo $$ > /sys/fs/cgroup/$CG/cgroup.procs \
+         && exec \"$0\" \"$@\"",
+    ])
+    .env("CG", &cg)
+    .arg(berth_bin())
+    .arg("--root")
+    .arg(berth.root())
+    .args(["run", "--bundle", b.path_str(), &id]);
+    let out = run_command(cmd, CMD_TIMEOUT);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(
+        berth.state_entries().is_empty(),
+        "{:?}",
+        berth.state_entries()
+    );
+}

@@ -30,6 +30,7 @@ mod seccomp;
 mod selfexe;
 mod signals;
 mod spec;
+mod startup;
 mod stress;
 mod systemd;
 mod wording;

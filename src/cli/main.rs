@@ -21,11 +21,10 @@ pub fn start_up() {
         for p in &fds {
             if p.revents().is_some_and(|r| r.contains(PollFlags::POLLNVAL)) {
                 // The lowest free number is this one: a closed fd below it was filled first.
-                let devnull = std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open("/dev/null");
-                if let Ok(f) = devnull {
+                // Not close-on-exec (std's File would be): the container and hooks get
+                // berth's stdio, and a stdio fd that vanished at execve would be closed there.
+                use nix::{fcntl::OFlag, sys::stat::Mode};
+                if let Ok(f) = nix::fcntl::open("/dev/null", OFlag::O_RDWR, Mode::empty()) {
                     std::mem::forget(f);
                 }
             }
