@@ -161,7 +161,15 @@ fn v2_device_program_shared_by_containers_with_the_same_rules() {
         let _ = std::fs::remove_file(&log);
         let out = v2(
             &berth,
-            &["--debug", "--log", log_str, "run", "--bundle", b.path_str(), id],
+            &[
+                "--debug",
+                "--log",
+                log_str,
+                "run",
+                "--bundle",
+                b.path_str(),
+                id,
+            ],
         )
         .ok();
         assert!(out.stdout.contains("Operation not permitted"), "{out}");
@@ -174,9 +182,15 @@ fn v2_device_program_shared_by_containers_with_the_same_rules() {
         berth: &berth,
         id: id.clone(),
     };
-    assert!(run(&id).contains(taken), "the second container loaded its own program");
+    assert!(
+        run(&id).contains(taken),
+        "the second container loaded its own program"
+    );
     // Entries whose tag is wrong: the program they name is not what they claim.
-    for e in std::fs::read_dir("/run/berth-cache/devices").unwrap().flatten() {
+    for e in std::fs::read_dir("/run/berth-cache/devices")
+        .unwrap()
+        .flatten()
+    {
         let mut data = std::fs::read(e.path()).unwrap();
         let tag_at = b"berth device program 1\n".len() + 4;
         if data.len() > tag_at {
@@ -189,7 +203,10 @@ fn v2_device_program_shared_by_containers_with_the_same_rules() {
         berth: &berth,
         id: id.clone(),
     };
-    assert!(!run(&id).contains(taken), "an entry with a wrong tag was used");
+    assert!(
+        !run(&id).contains(taken),
+        "an entry with a wrong tag was used"
+    );
     delete_v2(&berth, &a);
 }
 

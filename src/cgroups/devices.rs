@@ -245,14 +245,24 @@ pub fn load_program(dir: &Path, rules: &[Rule]) -> Result<()> {
     )?;
     let cg = std::fs::File::open(dir)
         .map_err(|e| anyhow!("open {}: {}", dir.display(), describe_io(&e)))?;
-    let old = sys::bpf_device_programs(cg.as_fd()).unwrap_or_default();
-    sys::bpf_attach_device_filter(cg.as_fd(), prog.as_fd()).map_err(|e| {
-        anyhow!(
-            "linux.resources.devices: attach eBPF device program to {}: {}",
-            dir.display(),
-            describe_io(&e)
-        )
-    })?;
+    let mut old = sys::bpf_device_programs(cg.as_fd()).unwrap_or_default();
+    // The very program may be attached here already (a shared one, see device_cache, on a
+    // directory an earlier container left): the kernel refuses it twice, and it stays.
+    let id = match old.is_empty() {
+        true => None,
+        false => sys::bpf_prog_info(prog.as_fd()).ok().map(|i| i.id),
+    };
+    if let Some(id) = id.filter(|id| old.contains(id)) {
+        old.retain(|o| *o != id);
+    } else {
+        sys::bpf_attach_device_filter(cg.as_fd(), prog.as_fd()).map_err(|e| {
+            anyhow!(
+                "linux.resources.devices: attach eBPF device program to {}: {}",
+                dir.display(),
+                describe_io(&e)
+            )
+        })?;
+    }
     for id in old {
         if let Err(e) = sys::bpf_detach_device_program(cg.as_fd(), id) {
             crate::logging::warn(&format!(

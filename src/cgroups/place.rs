@@ -1,8 +1,9 @@
 //! Putting the init into its cgroup as it is born. Moving another process between cgroups
 //! takes the kernel's global threadgroup lock, which costs an RCU grace period (~10 ms on
 //! this machine); a single-threaded process moving itself does not. So `create` steps
-//! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there
-//! (into the v2 one with clone3's CLONE_INTO_CGROUP), and steps back out. A rootless
+//! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there,
+//! and steps back out; the init joins the v2 one itself (`join_v2`), and `exec`'s child
+//! is born in it (clone3's CLONE_INTO_CGROUP). A rootless
 //! user who may join the container's v1 cgroups but not go back to its own (which
 //! root owns) moves the child there after the clone instead, before it proceeds.
 
@@ -29,6 +30,12 @@ pub struct Birth {
 impl Birth {
     pub fn v2_fd(&self) -> Option<BorrowedFd<'_>> {
         self.v2.as_ref().map(|f| f.as_fd())
+    }
+
+    /// The container's v2 directory, for a child that joins it itself (`join_v2`)
+    /// instead of being born there.
+    pub fn take_v2(&mut self) -> Option<OwnedFd> {
+        self.v2.take()
     }
 
     /// Return to the parent's own cgroups, and move `child` (when it was cloned) into
@@ -110,21 +117,36 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
         .iter()
         .filter(ready)
         .find(|d| d.controllers.is_empty());
-    // A directory that was there before may have been killed through cgroup.kill once
-    // (a `delete -f` of an earlier container in it). This kernel (6.18) kills a child
-    // cloned into such a cgroup with CLONE_INTO_CGROUP at birth, so the child moves in
-    // after the clone instead, at the price of a grace period. Directories made now,
-    // by berth or by systemd for a new unit, have never been killed.
-    if let Some(d) = v2.filter(|d| d.made.is_none() && !d.systemd) {
-        birth.later.push(d.path.clone());
-        return Ok(birth);
-    }
     if let Some(v2) = v2.map(|d| d.path.as_path()) {
         let f = std::fs::File::open(v2)
             .map_err(|e| anyhow!("cgroup: open {}: {}", v2.display(), describe_io(&e)))?;
         birth.v2 = Some(f.into());
     }
     Ok(birth)
+}
+
+/// In a child just cloned: move itself into the v2 directory `dir`. A single-threaded
+/// process moving itself is cheap (tens of microseconds), and it avoids CLONE_INTO_CGROUP
+/// for the init: this kernel (6.18) kills a child born that way at once when the cgroup
+/// it is born into and its parent's have been through cgroup.kill a different number of
+/// times: a directory an earlier container's `delete -f` killed, or a caller whose own
+/// cgroup was once killed.
+pub fn join_v2(dir: BorrowedFd) -> Result<()> {
+    let f = nix::fcntl::openat(
+        dir,
+        "cgroup.procs",
+        nix::fcntl::OFlag::O_WRONLY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| {
+        anyhow!(
+            "cgroup: join: open cgroup.procs: {}",
+            crate::errors::errno_text(e)
+        )
+    })?;
+    nix::unistd::write(&f, b"0")
+        .map_err(|e| anyhow!("cgroup: join: {}", crate::errors::errno_text(e)))?;
+    Ok(())
 }
 
 /// For kernels without CLONE_INTO_CGROUP: move the init into the v2 directory afterwards.

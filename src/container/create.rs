@@ -316,7 +316,7 @@ fn clone_init(
     )?;
     let (chan, init_end) = channel::pair()?;
     // The init is born in its cgroup: no code of the container's runs outside it.
-    let birth = match (cgroup, &p.cgroup) {
+    let mut birth = match (cgroup, &p.cgroup) {
         (Some(cg), Some(cp)) => Some(cgroups::place::step_in(cg, &cp.host)?),
         _ => None,
     };
@@ -333,18 +333,19 @@ fn clone_init(
         no_new_keyring: o.no_new_keyring,
         console: Cell::new(console),
         seccomp_agent: Cell::new(seccomp_agent),
+        // The init joins its v2 cgroup itself, first thing (see cgroups::place::join_v2).
+        cgroup_v2: Cell::new(birth.as_mut().and_then(|b| b.take_v2())),
         preserve_fds: p.preserve_fds,
         dumpable_until_mapped: !nix::unistd::geteuid().is_root()
             && plan.namespaces.creates(CloneFlags::CLONE_NEWUSER),
     };
     let (chan_fd, lock_fd) = (chan.as_raw_fd(), dir.lock_fd());
-    let v2 = birth.as_ref().and_then(|b| b.v2_fd());
     let flags = namespaces::clone_flags(plan);
     // In the parent, `args` is dropped with the closure: our copies of the init's channel
     // end, state dir, console and agent sockets close, so the receivers see the init's.
     let cloned = parent::clone_child(
         flags,
-        v2,
+        None,
         || None,
         move || {
             // Neither our channel end nor the lock may live on in the container.

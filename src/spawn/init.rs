@@ -47,6 +47,8 @@ pub struct InitArgs<'a> {
     /// The seccomp agent's socket (`linux.seccomp.listenerPath`), connected by the parent;
     /// taken and closed once the listener is sent.
     pub seccomp_agent: std::cell::Cell<Option<OwnedFd>>,
+    /// The container's v2 cgroup directory, which the init joins itself, first thing.
+    pub cgroup_v2: std::cell::Cell<Option<OwnedFd>>,
     /// Fds 3..3+N stay open across execve (`--preserve-fds`, LISTEN_FDS).
     pub preserve_fds: u32,
     /// The parent is an unprivileged user who writes our id maps: until then we must
@@ -69,6 +71,11 @@ pub fn main(args: InitArgs) -> ! {
 /// The first steps, up to the parent's go-ahead [1]; the state hooks get.
 fn await_parent(a: &InitArgs) -> StepResult<String> {
     let plan = a.plan;
+    // Before anything else: nothing of ours runs outside the container's cgroup longer
+    // than it must, and the cgroup namespace made later is rooted there.
+    if let Some(dir) = a.cgroup_v2.take() {
+        crate::cgroups::place::join_v2(dir.as_fd()).step("cgroup")?;
+    }
     // Until execve, nothing with our uid and capabilities may open /proc/PID/exe (our
     // binary) or our fds: without a PID namespace, other containers can see us.
     if !a.dumpable_until_mapped {
