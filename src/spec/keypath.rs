@@ -33,7 +33,10 @@ pub fn deserialize<T: DeserializeOwned>(v: &Value) -> Result<T, KeyError> {
         let at = format!(" at line {} column {}", e.line(), e.column());
         let msg = full.strip_suffix(&at).unwrap_or(&full).to_string();
         let path = p.paths.get(e.line().saturating_sub(1)).cloned();
-        KeyError { path: path.unwrap_or_else(|| ".".to_string()), msg }
+        KeyError {
+            path: path.unwrap_or_else(|| ".".to_string()),
+            msg,
+        }
     })
 }
 
@@ -54,7 +57,11 @@ impl Printer {
             Value::Object(m) if !m.is_empty() => {
                 self.out.push('{');
                 for (i, (k, x)) in m.iter().enumerate() {
-                    let child = if path == "." { k.clone() } else { format!("{path}.{k}") };
+                    let child = if path == "." {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
                     self.line(i > 0, &child);
                     self.out.push_str(&Value::String(k.clone()).to_string());
                     self.out.push(':');
@@ -66,7 +73,11 @@ impl Printer {
             Value::Array(a) if !a.is_empty() => {
                 self.out.push('[');
                 for (i, x) in a.iter().enumerate() {
-                    let child = if path == "." { format!("[{i}]") } else { format!("{path}[{i}]") };
+                    let child = if path == "." {
+                        format!("[{i}]")
+                    } else {
+                        format!("{path}[{i}]")
+                    };
                     self.line(i > 0, &child);
                     self.value(x, &child);
                 }
@@ -102,26 +113,39 @@ mod tests {
     #[test]
     fn names_the_key_of_a_bad_value() {
         let e = err::<Process>(json!({"cwd": "/", "user": {"uid": -1, "gid": 0}}));
-        assert!(e.starts_with("user.uid: invalid value: integer `-1`"), "{e}");
+        assert!(
+            e.starts_with("user.uid: invalid value: integer `-1`"),
+            "{e}"
+        );
         let e = err::<Process>(json!({"cwd": "/", "user": {"gid": 0, "uid": "x"}}));
         assert!(e.starts_with("user.uid: invalid type: string \"x\""), "{e}");
         let v = json!({"ociVersion": "1.0.0", "linux": {"namespaces": [{"type": "pid"}, {"type": "bogus"}]}});
         let e = err::<Spec>(v);
-        assert!(e.starts_with("linux.namespaces[1].type: unknown variant `bogus`"), "{e}");
+        assert!(
+            e.starts_with("linux.namespaces[1].type: unknown variant `bogus`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn names_the_object_a_field_is_missing_from() {
         let v = json!({"ociVersion": "1.0.0", "mounts": [{"destination": "/a"}, {"type": "bind"}]});
         assert_eq!(err::<Spec>(v), "mounts[1]: missing field `destination`");
-        assert_eq!(err::<Mount>(json!({"type": "bind"})), ".: missing field `destination`");
+        assert_eq!(
+            err::<Mount>(json!({"type": "bind"})),
+            ".: missing field `destination`"
+        );
     }
 
     #[test]
     fn parses_what_is_valid() {
-        let v = json!({"cwd": "/", "user": {"uid": 1, "gid": 2}, "args": ["sh", "-c", "x"], "env": []});
+        let v =
+            json!({"cwd": "/", "user": {"uid": 1, "gid": 2}, "args": ["sh", "-c", "x"], "env": []});
         let p: Process = deserialize(&v).unwrap();
         assert_eq!(p.user().uid(), 1);
-        assert_eq!(p.args().as_deref(), Some(&["sh".to_string(), "-c".into(), "x".into()][..]));
+        assert_eq!(
+            p.args().as_deref(),
+            Some(&["sh".to_string(), "-c".into(), "x".into()][..])
+        );
     }
 }
