@@ -30,7 +30,8 @@ CARGO  ?= cargo
 # makes, and a cheap re-exec for the binary's protection. A static build needs an explicit
 # --target (so that proc-macros still build for the host), hence its own directory.
 # pack-relative-relocs turns ~10,000 relocations into a 1 KB table; no unwind tables for
-# berth's own code, since it aborts on panic.
+# berth's own code, since it aborts on panic (std's and glibc's come prebuilt with them:
+# build.rs has the linker drop those from this build, crt-static and release).
 HOST_TRIPLE := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 STATIC_ENV := RUSTFLAGS='-C target-feature=+crt-static -C force-unwind-tables=no -C link-arg=-Wl,-z,pack-relative-relocs' \
               LIBSECCOMP_LINK_TYPE=static \

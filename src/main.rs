@@ -9,7 +9,7 @@
 //! `main` would.
 #![no_main]
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, c_void};
 
 // SAFETY: the one `main` symbol of this binary, with C's signature; nothing else
 // defines it (`no_main` leaves it to us).
@@ -17,4 +17,13 @@ use std::ffi::{c_char, c_int};
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     berth::cli::main::start_up();
     std::process::exit(berth::cli::main::main_with(std::env::args_os()))
+}
+
+/// `_Unwind_Backtrace` in the static release build (see build.rs: it has no unwind
+/// tables, and the real one aborts without them): a walk that ends at once, as at the
+/// outermost frame. A panic's message is still printed, then the process aborts.
+#[no_mangle]
+extern "C" fn __wrap__Unwind_Backtrace(_trace: *mut c_void, _arg: *mut c_void) -> c_int {
+    const URC_END_OF_STACK: c_int = 5;
+    URC_END_OF_STACK
 }

@@ -21,12 +21,11 @@ pub fn spec_from_value(mut raw: serde_json::Value, path: &Path) -> Result<Spec> 
     super::caps::warn_unknown(&super::caps::drop_unknown(&mut raw));
     super::attrs::fix_raw(&mut raw)?;
     super::seccomp::check_raw(&raw)?;
-    serde_path_to_error::deserialize(raw).map_err(|e| {
-        let at = e.path().to_string();
-        if at == "." {
-            anyhow!("invalid {}: {}", path.display(), e.inner())
+    super::keypath::deserialize(&raw).map_err(|e| {
+        if e.path == "." {
+            anyhow!("invalid {}: {}", path.display(), e.msg)
         } else {
-            anyhow!("invalid {}: {at}: {}", path.display(), e.inner())
+            anyhow!("invalid {}: {e}", path.display())
         }
     })
 }

@@ -10,6 +10,7 @@ pub mod attrs;
 pub mod caps;
 pub mod devices;
 pub mod idmaps;
+pub mod keypath;
 mod load;
 pub mod mount_idmap;
 pub mod mount_opts;

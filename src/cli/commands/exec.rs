@@ -64,8 +64,8 @@ fn read_process_file(file: &Path) -> Result<Value> {
     // capabilities are dropped (with a warning) when the process is planned.
     let mut known = json!({ "process": v });
     crate::spec::caps::drop_unknown(&mut known);
-    serde_path_to_error::deserialize::<_, oci_spec::runtime::Process>(known["process"].clone())
-        .map_err(|e| anyhow!("--process {}: {}: {}", file.display(), e.path(), e.inner()))?;
+    crate::spec::keypath::deserialize::<oci_spec::runtime::Process>(&known["process"])
+        .map_err(|e| anyhow!("--process {}: {e}", file.display()))?;
     Ok(v)
 }
 

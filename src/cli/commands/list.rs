@@ -82,11 +82,19 @@ fn owner_of(dir: &Path) -> String {
     let Ok(md) = std::fs::metadata(dir) else {
         return "root".to_string();
     };
-    let uid = nix::unistd::Uid::from_raw(md.uid());
-    match nix::unistd::User::from_uid(uid) {
-        Ok(Some(u)) => u.name,
-        _ => format!("#{uid}"),
-    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    user_name(&passwd, md.uid()).unwrap_or_else(|| format!("#{}", md.uid()))
+}
+
+/// The name of `uid` in an /etc/passwd text. Read directly, as runc does, rather than
+/// through glibc's getpwuid: that brings in NSS, with dlopen and a DNS resolver, 100 KB
+/// of a static binary for one column of `list`.
+fn user_name(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse() == Ok(uid)).then(|| name.to_string())
+    })
 }
 
 /// Columns padded like runc's tabwriter (min width 12, padding 3).
@@ -126,5 +134,14 @@ mod tests {
         assert!(lines[0].starts_with("ID          PID         STATUS      BUNDLE"));
         assert_eq!(lines[0].find("PID"), lines[1].find("42"));
         assert_eq!(lines[0].find("OWNER"), lines[1].find("root"));
+    }
+
+    #[test]
+    fn user_name_reads_passwd() {
+        let passwd =
+            "root:x:0:0:root:/root:/bin/sh\nbad line\nalice:x:1000:1000::/home/a:/bin/sh\n";
+        assert_eq!(user_name(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_name(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(user_name(passwd, 1001), None);
     }
 }

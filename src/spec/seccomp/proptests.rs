@@ -108,8 +108,7 @@ fn section() -> BoxedStrategy<Value> {
 /// the path, which `load` puts after "linux.seccomp").
 fn read(s: &Value) -> anyhow::Result<LinuxSeccomp> {
     super::check_raw(&json!({"linux": {"seccomp": s}}))?;
-    serde_path_to_error::deserialize(s.clone())
-        .map_err(|e| anyhow::anyhow!("linux.seccomp.{}: {}", e.path(), e.inner()))
+    crate::spec::keypath::deserialize(s).map_err(|e| anyhow::anyhow!("linux.seccomp.{e}"))
 }
 
 proptest! {
