@@ -25,9 +25,15 @@ impl fmt::Display for KeyError {
 
 /// Parse `v` as a `T`; an error names the key (path) it is about.
 pub fn deserialize<T: DeserializeOwned>(v: &Value) -> Result<T, KeyError> {
+    // Straight from the value, as every good config goes; the printing is only to say
+    // where a bad one is wrong.
+    let first = match T::deserialize(v) {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
     let mut p = Printer::default();
     p.value(v, ".");
-    serde_json::from_str(&p.out).map_err(|e| {
+    let found = serde_json::from_str::<T>(&p.out).map_err(|e| {
         // serde_json appends the position to the message; the path replaces it.
         let full = e.to_string();
         let at = format!(" at line {} column {}", e.line(), e.column());
@@ -37,7 +43,15 @@ pub fn deserialize<T: DeserializeOwned>(v: &Value) -> Result<T, KeyError> {
             path: path.unwrap_or_else(|| ".".to_string()),
             msg,
         }
-    })
+    });
+    match found {
+        Err(e) => Err(e),
+        // The text parsed where the value did not: say what the value's parse said.
+        Ok(_) => Err(KeyError {
+            path: ".".to_string(),
+            msg: first.to_string(),
+        }),
+    }
 }
 
 /// JSON text with a line per key or element, and the key path of each line.
