@@ -8,6 +8,7 @@
 
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod cache_dir;
 pub mod cgroups;
 pub mod cli;
 pub mod container;

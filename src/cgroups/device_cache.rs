@@ -9,7 +9,8 @@
 //! When the last container with those rules goes, the program goes too, and the next
 //! `create` loads it again. Any failure here only means loading.
 
-use crate::linux::{cache_dir, sys};
+use crate::cache_dir;
+use crate::linux::sys;
 use nix::fcntl::{openat, renameat, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use std::hash::{Hash, Hasher};

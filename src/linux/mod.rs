@@ -2,7 +2,6 @@
 //! and mountinfo parsing, namespaces, the root filesystem, the console, and what makes
 //! a process the one the config describes (user, capabilities, rlimits, attributes).
 
-pub mod cache_dir;
 pub mod capabilities;
 pub mod console;
 pub mod mountinfo;

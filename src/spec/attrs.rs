@@ -61,13 +61,11 @@ impl HostProcess {
             && std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
                 .is_ok_and(|s| s.starts_with('Y'));
         let selinux = std::path::Path::new("/sys/fs/selinux/enforce").exists();
-        let cpus = crate::linux::procfs::read_small(std::path::Path::new(
-            "/sys/devices/system/cpu/possible",
-        ))
-        .ok()
-        .and_then(|s| cpu_list(s.trim()).ok())
-        .and_then(|l| l.last().map(|c| c + 1))
-        .unwrap_or(1);
+        let cpus = std::fs::read_to_string("/sys/devices/system/cpu/possible")
+            .ok()
+            .and_then(|s| cpu_list(s.trim()).ok())
+            .and_then(|l| l.last().map(|c| c + 1))
+            .unwrap_or(1);
         HostProcess {
             apparmor,
             selinux,

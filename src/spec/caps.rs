@@ -65,10 +65,8 @@ pub struct HostCaps {
 impl HostCaps {
     pub fn probe(userns: bool) -> Result<HostCaps> {
         let available = if userns {
-            let last = crate::linux::procfs::read_small(std::path::Path::new(
-                "/proc/sys/kernel/cap_last_cap",
-            ))
-            .context("read /proc/sys/kernel/cap_last_cap")?;
+            let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+                .context("read /proc/sys/kernel/cap_last_cap")?;
             let last: u32 = last
                 .trim()
                 .parse()
@@ -76,8 +74,7 @@ impl HostCaps {
             u64::MAX >> (63 - last.min(63))
         } else {
             let status =
-                crate::linux::procfs::read_small(std::path::Path::new("/proc/self/status"))
-                    .context("read /proc/self/status")?;
+                std::fs::read_to_string("/proc/self/status").context("read /proc/self/status")?;
             status_mask(&status, "CapBnd")
                 .ok_or_else(|| anyhow!("no CapBnd in /proc/self/status"))?
         };

@@ -9,7 +9,7 @@
 //! and never another profile's program. The directory and its entries must be ours and
 //! writable by nobody else, or the cache is not used. Any failure only means compiling.
 
-use crate::linux::cache_dir;
+use crate::cache_dir;
 use crate::logging;
 use anyhow::Result;
 use nix::fcntl::{openat, renameat, OFlag};
