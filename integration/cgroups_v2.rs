@@ -142,8 +142,18 @@ fn v2_device_filter_denies_a_disk_and_allows_null() {
 #[test]
 fn v2_device_program_shared_by_containers_with_the_same_rules() {
     let berth = Berth::new("cg2-devshare");
+    // Rules of this test's own (a rule no other test has), so that no container of a
+    // test running alongside shares, or rewrites, the cache entry.
+    let own_rules = |b: &mut Bundle| {
+        b.config["linux"]["resources"]["devices"] = json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+            {"allow": true, "type": "c", "major": 250, "minor": 77, "access": "r"}
+        ]);
+    };
     let mut holder = Bundle::new("cg2-devshare-a");
     with_mknod(&mut holder);
+    own_rules(&mut holder);
     holder.args(&["sleep", "100"]);
     let a = berth.id("hold");
     let _ga = V2Cleanup {
@@ -153,6 +163,7 @@ fn v2_device_program_shared_by_containers_with_the_same_rules() {
     start_v2(&berth, &holder, &a);
     let mut b = Bundle::new("cg2-devshare-b");
     with_mknod(&mut b);
+    own_rules(&mut b);
     b.readonly(false).sh(DEVICE_PROBE);
     b.write_config();
     let log = b.path().join("debug.log");
