@@ -2,8 +2,8 @@
 //! takes the kernel's global threadgroup lock, which costs an RCU grace period (~10 ms on
 //! this machine); a single-threaded process moving itself does not. So `create` steps
 //! into the container's v1 cgroups itself (writing 0 to `tasks`), clones the init there,
-//! and steps back out; the init joins the v2 one itself (`join_v2`), and `exec`'s child
-//! is born in it (clone3's CLONE_INTO_CGROUP). A rootless
+//! and steps back out; into the v2 one it is born (clone3's CLONE_INTO_CGROUP), unless
+//! the directory was there before (`join_v2`). A rootless
 //! user who may join the container's v1 cgroups but not go back to its own (which
 //! root owns) moves the child there after the clone instead, before it proceeds.
 
@@ -125,12 +125,13 @@ pub fn step_in(cg: &Cgroup, host: &CgroupHost) -> Result<Birth> {
     Ok(birth)
 }
 
-/// In a child just cloned: move itself into the v2 directory `dir`. A single-threaded
-/// process moving itself is cheap (tens of microseconds), and it avoids CLONE_INTO_CGROUP
-/// for the init: this kernel (6.18) kills a child born that way at once when the cgroup
-/// it is born into and its parent's have been through cgroup.kill a different number of
-/// times: a directory an earlier container's `delete -f` killed, or a caller whose own
-/// cgroup was once killed.
+/// In a child just cloned: move itself into the v2 directory `dir`, for a directory that
+/// was there before `create`. This kernel (6.18) kills a child born with CLONE_INTO_CGROUP
+/// at once when the cgroup it is born into and its parent's have been through cgroup.kill
+/// a different number of times, as a directory an earlier container's `delete -f` killed
+/// has. A write to cgroup.procs takes the kernel's global threadgroup lock (a grace
+/// period, milliseconds), so directories berth makes keep CLONE_INTO_CGROUP. Left: a
+/// caller whose own cgroup was once killed (integration test ignored, see there).
 pub fn join_v2(dir: BorrowedFd) -> Result<()> {
     let f = nix::fcntl::openat(
         dir,

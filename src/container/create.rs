@@ -333,19 +333,24 @@ fn clone_init(
         no_new_keyring: o.no_new_keyring,
         console: Cell::new(console),
         seccomp_agent: Cell::new(seccomp_agent),
-        // The init joins its v2 cgroup itself, first thing (see cgroups::place::join_v2).
-        cgroup_v2: Cell::new(birth.as_mut().and_then(|b| b.take_v2())),
+        // A v2 directory that was there before, the init joins itself, first thing
+        // (see cgroups::place::join_v2); into one berth made it is born.
+        cgroup_v2: Cell::new(match cgroup.is_some_and(existing_v2_dir) {
+            true => birth.as_mut().and_then(|b| b.take_v2()),
+            false => None,
+        }),
         preserve_fds: p.preserve_fds,
         dumpable_until_mapped: !nix::unistd::geteuid().is_root()
             && plan.namespaces.creates(CloneFlags::CLONE_NEWUSER),
     };
     let (chan_fd, lock_fd) = (chan.as_raw_fd(), dir.lock_fd());
+    let v2 = birth.as_ref().and_then(|b| b.v2_fd());
     let flags = namespaces::clone_flags(plan);
     // In the parent, `args` is dropped with the closure: our copies of the init's channel
     // end, state dir, console and agent sockets close, so the receivers see the init's.
     let cloned = parent::clone_child(
         flags,
-        None,
+        v2,
         || None,
         move || {
             // Neither our channel end nor the lock may live on in the container.
@@ -361,6 +366,14 @@ fn clone_init(
     back?;
     out?;
     Ok((chan, cloned))
+}
+
+/// Whether the container's v2 directory was there before `create` (not made by berth,
+/// nor by systemd for a new unit): it may have been killed through cgroup.kill once.
+fn existing_v2_dir(cg: &Cgroup) -> bool {
+    cg.dirs
+        .iter()
+        .any(|d| d.controllers.is_empty() && d.made.is_none() && !d.systemd)
 }
 
 /// Write state.json (the container exists from now on) and the pid file.
