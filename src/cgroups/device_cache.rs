@@ -11,10 +11,10 @@
 
 use crate::cache_dir;
 use crate::linux::sys;
-use nix::fcntl::{openat, renameat, OFlag};
+use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Changes when the entry format does.
@@ -38,7 +38,7 @@ pub fn program<E>(code: &[u64], load: impl FnOnce() -> Result<OwnedFd, E>) -> Re
     }
     let fd = load()?;
     if let (Some(d), Ok(info)) = (&dir, sys::bpf_prog_info(fd.as_fd())) {
-        if let Err(e) = store(d.as_fd(), &name, code, &info) {
+        if let Err(e) = cache_dir::store(d.as_fd(), &name, &encode(code, &info), MAX_ENTRIES) {
             crate::logging::debug(&format!("devices: cache: store {name}: {e}"));
         }
     }
@@ -95,50 +95,6 @@ fn lookup(dir: BorrowedFd, name: &str, code: &[u64]) -> Option<OwnedFd> {
     let prog = sys::bpf_prog_by_id(id).ok()?;
     let info = sys::bpf_prog_info(prog.as_fd()).ok()?;
     (info.prog_type == sys::BPF_PROG_TYPE_CGROUP_DEVICE && info.tag == tag).then_some(prog)
-}
-
-/// Write under a temporary name, then rename: a reader sees no entry or a whole one.
-fn store(dir: BorrowedFd, name: &str, code: &[u64], info: &sys::ProgInfo) -> anyhow::Result<()> {
-    prune(dir);
-    let tmp = format!("{name}.{}.tmp", std::process::id());
-    let fd = openat(
-        dir,
-        tmp.as_str(),
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(0o600),
-    )?;
-    let written = std::fs::File::from(fd).write_all(&encode(code, info));
-    let renamed = written
-        .map_err(anyhow::Error::from)
-        .and_then(|()| Ok(renameat(dir, tmp.as_str(), dir, name)?));
-    if renamed.is_err() {
-        let _ = nix::unistd::unlinkat(dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-    }
-    renamed
-}
-
-/// Empty the directory when it has grown past MAX_ENTRIES (rule sets no longer used).
-fn prune(dir: BorrowedFd) {
-    let Ok(d) = nix::dir::Dir::openat(
-        dir,
-        ".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let names: Vec<std::ffi::CString> = d
-        .into_iter()
-        .flatten()
-        .map(|e| e.file_name().to_owned())
-        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
-        .collect();
-    if names.len() <= MAX_ENTRIES {
-        return;
-    }
-    for n in names {
-        let _ = nix::unistd::unlinkat(dir, n.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-    }
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@
 use crate::cache_dir;
 use crate::logging;
 use anyhow::Result;
-use nix::fcntl::{openat, renameat, OFlag};
+use nix::fcntl::{openat, OFlag};
 use nix::sys::stat::Mode;
 use std::hash::{Hash, Hasher};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 /// Changes when the entry format does.
@@ -108,57 +108,15 @@ fn lookup(dir: BorrowedFd, name: &str, key: &str) -> Option<Vec<u64>> {
     )
 }
 
-/// Write the entry under a temporary name and rename it into place, so a reader sees
-/// either no entry or a whole one.
+/// The entry `<key>\0<program>`, written whole or not at all (`cache_dir::store`).
 fn store(dir: BorrowedFd, name: &str, key: &str, program: &[u64]) -> Result<()> {
-    prune(dir);
-    let tmp = format!("{name}.{}.tmp", std::process::id());
-    let fd = openat(
-        dir,
-        tmp.as_str(),
-        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-        Mode::from_bits_truncate(0o600),
-    )?;
     let mut data = Vec::with_capacity(key.len() + 1 + program.len() * 8);
     data.extend_from_slice(key.as_bytes());
     data.push(0);
     for insn in program {
         data.extend_from_slice(&insn.to_ne_bytes());
     }
-    let written = std::fs::File::from(fd).write_all(&data);
-    let renamed = written
-        .map_err(anyhow::Error::from)
-        .and_then(|()| Ok(renameat(dir, tmp.as_str(), dir, name)?));
-    if renamed.is_err() {
-        // A leftover temp file is only clutter: the next prune takes it.
-        let _ = nix::unistd::unlinkat(dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-    }
-    renamed
-}
-
-/// Empty the directory when it has grown past MAX_ENTRIES.
-fn prune(dir: BorrowedFd) {
-    let Ok(d) = nix::dir::Dir::openat(
-        dir,
-        ".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let names: Vec<std::ffi::CString> = d
-        .into_iter()
-        .flatten()
-        .map(|e| e.file_name().to_owned())
-        .filter(|n| n.as_bytes() != b"." && n.as_bytes() != b"..")
-        .collect();
-    if names.len() <= MAX_ENTRIES {
-        return;
-    }
-    // The cache is only a cache: an entry that stays is recompiled-over later.
-    for n in names {
-        let _ = nix::unistd::unlinkat(dir, n.as_c_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
-    }
+    cache_dir::store(dir, name, &data, MAX_ENTRIES)
 }
 
 #[cfg(test)]
