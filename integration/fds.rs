@@ -49,6 +49,29 @@ fn preserve_fds_passes_the_next_n() {
     assert_eq!(got[5], "root:", "{out}");
 }
 
+/// With CAP_SYS_PTRACE in the bounding set berth re-executes itself from a read-only
+/// copy after it has read the config (linux::trampoline): the passed fds, close-on-exec
+/// by then, must survive that, and nothing else may reach the container.
+#[test]
+fn preserve_fds_survive_the_protective_reexec() {
+    let berth = Berth::new("fds-reexec");
+    let mut b = Bundle::new("fds-reexec");
+    let mut bounding = b.config["process"]["capabilities"]["bounding"].clone();
+    bounding
+        .as_array_mut()
+        .unwrap()
+        .push("CAP_SYS_PTRACE".into());
+    b.config["process"]["capabilities"]["bounding"] = bounding;
+    b.sh("ls /proc/$$/fd; head -c 5 <&4");
+    let out = run_with_open_fds(&berth, &b, &berth.id("r"), "", &["--preserve-fds", "2"]).ok();
+    let got = fds_inside(&out);
+    assert_eq!(&got[..5], ["0", "1", "2", "3", "4"], "{out}");
+    assert_eq!(got[5], "root:", "{out}");
+    b.sh("ls /proc/$$/fd; true");
+    let out = run_with_open_fds(&berth, &b, &berth.id("s"), "", &[]).ok();
+    assert_eq!(fds_inside(&out), ["0", "1", "2"], "{out}");
+}
+
 #[test]
 fn listen_fds_pass_with_socket_activation_env() {
     let berth = Berth::new("fds-listen");

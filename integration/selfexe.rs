@@ -1,17 +1,21 @@
 //! The berth binary cannot be overwritten through a container's /proc/PID/exe
-//! (the CVE-2019-5736 attack): the link only ever leads to a read-only mount, which
+//! (the CVE-2019-5736 attack): an ordinary container never reaches a link to it, and for
+//! one that could (CAP_SYS_PTRACE) the link only ever leads to a read-only mount, which
 //! not even a privileged container can make writable. `selfexe_attack.c` is the
 //! privileged container's side.
 
 use crate::common::*;
 use std::fs;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::process::Command;
 use std::time::Duration;
 
+/// The attack from inside an ordinary container (no CAP_SYS_PTRACE, its own PID
+/// namespace), where berth does not re-execute itself but execs the container's
+/// process through its sealed trampoline (linux::trampoline): the created init, still
+/// running berth, is out of reach of a process `exec` adds (it is not dumpable), and
+/// /proc/self/exe at the container's execve is the trampoline, not berth.
 #[test]
-fn container_cannot_reopen_the_runtime_binary_for_writing() {
+fn container_cannot_reach_the_runtime_binary() {
     // Attack a private copy, so a failure here cannot corrupt the binary other tests use.
     let dir = TempDir::new("selfexe");
     let victim = dir.path().join("berth-victim");
@@ -27,22 +31,29 @@ fn container_cannot_reopen_the_runtime_binary_for_writing() {
         run_command(cmd, Duration::from_secs(30))
     };
     run(&["create", "--bundle", b.path_str(), &id]).ok();
-    let state: serde_json::Value = serde_json::from_str(&run(&["state", &id]).ok().stdout).unwrap();
-    let pid = state["pid"].as_i64().unwrap();
-
-    // What a process in the container could do: hold the init's exe link...
-    let exe = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(format!("/proc/{pid}/exe"))
-        .unwrap();
+    // What a process in the container could try while the init waits for `start`.
+    let out = run(&["exec", &id, "readlink", "/proc/1/exe"]);
+    assert!(out.code != 0 && out.stdout.is_empty(), "{out}");
+    let out = run(&["exec", &id, "head", "-c", "4", "/proc/1/exe"]);
+    assert!(
+        out.code != 0 && out.stderr.contains("ermission denied"),
+        "{out}"
+    );
     run(&["delete", "--force", &id]).ok();
-    // ...and reopen it for writing once berth is gone.
-    let err = fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/self/fd/{}", exe.as_raw_fd()))
-        .expect_err("the runtime binary must not be writable through /proc/PID/exe");
-    assert_eq!(err.raw_os_error(), Some(libc::EROFS), "{err}");
+
+    // A container whose process is /proc/self/exe runs the trampoline again, never berth:
+    // here it tries to exec "--version" and says so.
+    let mut b = Bundle::new("selfexe-self");
+    b.args(&["/proc/self/exe", "--version"]);
+    b.write_config();
+    let out = run(&["run", "--bundle", b.path_str(), &unique("self")]);
+    assert_eq!(out.code, 127, "{out}");
+    assert!(!out.stdout.contains("version"), "{out}");
+    assert!(
+        out.stderr
+            .contains("berth: exec \"--version\": no such file or directory"),
+        "{out}"
+    );
     assert_eq!(fs::read(&victim).unwrap(), fs::read(berth_bin()).unwrap());
 }
 
@@ -103,4 +114,30 @@ fn wait_for(done: impl Fn() -> bool) {
         assert!(std::time::Instant::now() < deadline, "timed out");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// When the trampoline's own execve of the container's process fails (a file marked
+/// executable that is no program), the container's stderr says so in berth's words and
+/// the process ends with 127, as when the init made that execve itself.
+#[test]
+fn a_failed_execve_through_the_trampoline_reads_as_before() {
+    let berth = Berth::new("selfexe-enoexec");
+    let dir = TempDir::new("selfexe-enoexec");
+    let bad = dir.path().join("not-a-program");
+    fs::write(&bad, "no program at all\n").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut b = Bundle::new("selfexe-enoexec");
+    b.add_mount(serde_json::json!({
+        "destination": "/not-a-program", "type": "bind",
+        "source": bad.to_str().unwrap(), "options": ["bind", "ro"],
+    }));
+    b.args(&["/not-a-program"]);
+    b.write_config();
+    let out = berth.run_bundle(&b, &berth.id("e"), &[]);
+    assert_eq!(out.code, 127, "{out}");
+    assert!(
+        out.stderr
+            .contains("berth: exec \"/not-a-program\": exec format error"),
+        "{out}"
+    );
 }

@@ -9,7 +9,7 @@ use super::{pidfile, Container};
 use crate::cgroups::{self, Cgroup};
 use crate::errors::errno_text;
 use crate::linux::rootfs::trees;
-use crate::linux::{console, namespaces, procfs};
+use crate::linux::{console, namespaces, procfs, selfexe, trampoline};
 use crate::spawn::channel::{self, Channel, Msg};
 use crate::spawn::init::{self, InitArgs};
 use crate::spawn::parent::{self, Guard};
@@ -57,6 +57,8 @@ struct Prepared {
     seccomp_agent: Option<OwnedFd>,
     preserve_fds: u32,
     cgroup: Option<cgroups::Prepared>,
+    /// The init's final execve goes through this (see `linux::trampoline`).
+    trampoline: Option<OwnedFd>,
 }
 
 pub fn create(o: &CreateOpts) -> Result<Created> {
@@ -121,6 +123,7 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
         let _t = logging::step("create: load bundle");
         spec::load(o.bundle)?
     };
+    let trampoline = protect_binary(&plan, o.preserve_fds)?;
     let console = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
     let seccomp_agent = seccomp::connect_agent(plan.seccomp.as_ref())?;
     let preserve_fds = fds::passed_fds(o.preserve_fds, &mut plan.process.env);
@@ -142,7 +145,27 @@ fn prepare(o: &CreateOpts) -> Result<Prepared> {
         seccomp_agent,
         preserve_fds,
         cgroup,
+        trampoline,
     })
+}
+
+/// Keep the container from reaching our binary (CVE-2019-5736), before anything is made
+/// or connected: nothing at all when we already run from a read-only copy; the
+/// trampoline, when the config leaves the init out of the container's reach; else a
+/// re-exec from a read-only copy, which starts this `create` over.
+fn protect_binary(plan: &Plan, preserve_fds: u32) -> Result<Option<OwnedFd>> {
+    if selfexe::protected()? {
+        return Ok(None);
+    }
+    if trampoline::suits(plan) {
+        if let Some(fd) = trampoline::make() {
+            return Ok(Some(fd));
+        }
+    }
+    // The passed fds were made close-on-exec when berth started: they must survive.
+    fds::keep_passed_across_exec(preserve_fds)?;
+    selfexe::ensure_readonly()?;
+    Ok(None)
 }
 
 /// A cgroup made by someone else may hold processes (a second container sharing it: a
@@ -328,6 +351,7 @@ fn clone_init(
         plan,
         id: o.id,
         chan: init_end,
+        trampoline: p.trampoline.as_ref().map(|fd| fd.as_raw_fd()),
         state_dir: Cell::new(Some(state_dir)),
         no_pivot: o.no_pivot,
         no_new_keyring: o.no_new_keyring,

@@ -15,6 +15,7 @@ pub mod rootless;
 pub mod selfexe;
 pub mod signal;
 pub mod sys;
+pub mod trampoline;
 
 #[cfg(test)]
 mod proptests;

@@ -134,6 +134,21 @@ pub fn exec_args(path: &Path, args: &[String], env: &[String]) -> Result<Execve>
     })
 }
 
+impl Execve {
+    /// The same execve, made by the trampoline in fd `program` (see `trampoline`): its
+    /// argv is the path, then ours.
+    pub fn through(self, program: i32) -> Execve {
+        let mut args = Vec::with_capacity(self.args.len() + 1);
+        args.push(self.path);
+        args.extend(self.args);
+        Execve {
+            path: CString::new(format!("/proc/self/fd/{program}")).expect("no NUL in a number"),
+            args,
+            env: self.env,
+        }
+    }
+}
+
 /// execve; returns only on failure.
 pub fn exec(a: &Execve) -> anyhow::Error {
     match nix::unistd::execve(&a.path, &a.args, &a.env) {

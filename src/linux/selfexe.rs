@@ -4,7 +4,9 @@
 //! berth binary; a container process could grab that link (e.g. via a `#!/proc/self/exe`
 //! script) and write the host binary once berth exits. So before making any container
 //! process, berth re-executes itself from a read-only, detached bind mount of its own
-//! binary: every later /proc/PID/exe then refuses writes (EROFS).
+//! binary: every later /proc/PID/exe then refuses writes (EROFS). (`create` skips this
+//! when the container cannot reach its init and the last execve goes through the sealed
+//! trampoline: see `trampoline`.)
 //!
 //! The read-only flag is a per-mount flag, and while the open_tree fd is open the mount
 //! sits in an anonymous mount namespace where mount_setattr(2) lets anyone with
@@ -27,20 +29,24 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
-/// Re-exec from a read-only copy unless already running from one. Returns only if
-/// nothing had to be done.
-pub fn ensure_readonly() -> Result<()> {
+/// Whether we run from a read-only mount or our sealed copy: then no container can
+/// write our binary through /proc/PID/exe.
+pub fn protected() -> Result<bool> {
     let st = nix::sys::statfs::statfs("/proc/self/exe").map_err(|e| {
         anyhow!(
             "protect binary: statfs /proc/self/exe: {}",
             crate::errors::errno_text(e)
         )
     })?;
-    if st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY) {
-        return Ok(());
-    }
     // A memfd lives on tmpfs: only there can we be running from our sealed copy.
-    if st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC && running_from_sealed_copy() {
+    Ok(st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY)
+        || (st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC && running_from_sealed_copy()))
+}
+
+/// Re-exec from a read-only copy unless already running from one. Returns only if
+/// nothing had to be done.
+pub fn ensure_readonly() -> Result<()> {
+    if protected()? {
         return Ok(());
     }
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");

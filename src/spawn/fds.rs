@@ -44,6 +44,19 @@ pub fn close_on_exec_from_3() -> Result<()> {
     sys::cloexec_from(3).map_err(|e| anyhow!("close fds: {}", describe_io(&e)))
 }
 
+/// Before berth re-executes itself after `close_on_exec_from_3`: the fds it is to pass
+/// (LISTEN_FDS and `--preserve-fds`) lose close-on-exec, so the new image still has them.
+pub fn keep_passed_across_exec(preserve: u32) -> Result<()> {
+    for fd in 3..3 + listen_fds() as i32 + preserve as i32 {
+        nix::fcntl::fcntl(
+            sys::borrow_fd(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
+    }
+    Ok(())
+}
+
 /// In the child, last thing before execve: every fd from 3 on is closed on exec except
 /// the `n` passed ones, which lose close-on-exec. No fd of berth's or of its caller beyond
 /// those reaches the container.

@@ -35,6 +35,9 @@ pub struct InitArgs<'a> {
     pub plan: &'a Plan,
     pub id: &'a str,
     pub chan: Channel,
+    /// The sealed program that makes the final execve (see `linux::trampoline`), when
+    /// berth did not re-execute itself to protect its binary.
+    pub trampoline: Option<i32>,
     /// O_PATH fd of the state directory: exec.fifo is opened through it after
     /// pivot_root, when the host path is out of reach.
     /// Taken (and closed) once the fifo is open.
@@ -63,7 +66,10 @@ pub fn main(args: InitArgs) -> ! {
         // The fifo's write end must stay open until execve: `start` waits for its EOF.
         run(&args).map(|(exec, fifo)| {
             std::mem::forget(fifo);
-            exec
+            match args.trampoline {
+                Some(fd) => exec.through(fd),
+                None => exec,
+            }
         })
     })
 }

@@ -25,20 +25,20 @@ use anyhow::Result;
 
 /// What must happen before berth opens any file of its own: check that the fds to pass
 /// are open (or one of ours could take a number and leak into the container), and, for
-/// commands that put a process into a container, re-exec from a read-only copy of
-/// ourselves (CVE-2019-5736). Then every fd the caller gave us beyond stdio becomes
+/// `exec`, re-exec from a read-only copy of ourselves (CVE-2019-5736); `create` and `run`
+/// decide how to protect the binary once they have read the config (linux::trampoline). Then every fd the caller gave us beyond stdio becomes
 /// close-on-exec: hooks and other programs berth runs must not inherit them (a
 /// container's children still get the passed ones, which only the child un-marks).
 pub fn before_logging(cmd: &Command) -> Result<()> {
-    let preserve = match cmd {
-        Command::Create(a) => Some(a.common.preserve_fds),
-        Command::Run(a) => Some(a.common.preserve_fds),
-        Command::Exec(a) => Some(a.preserve_fds),
-        _ => None,
-    };
-    let r = match preserve {
-        Some(n) => fds::check_passed_fds(n).and_then(|()| selfexe::ensure_readonly()),
-        None => Ok(()),
+    // `create` (and `run`) decide once they have read the config: see
+    // container::create's protect_binary.
+    let r = match cmd {
+        Command::Create(a) => fds::check_passed_fds(a.common.preserve_fds),
+        Command::Run(a) => fds::check_passed_fds(a.common.preserve_fds),
+        Command::Exec(a) => {
+            fds::check_passed_fds(a.preserve_fds).and_then(|()| selfexe::ensure_readonly())
+        }
+        _ => Ok(()),
     };
     let r = r.and_then(|()| fds::close_on_exec_from_3());
     match cmd {

@@ -1,0 +1,211 @@
+//! The container's last execve through a tiny sealed program, so that the init need not
+//! re-execute berth to keep the binary safe (CVE-2019-5736), when nothing in the
+//! container could reach the init's /proc/PID/exe anyway.
+//!
+//! The attack needs the berth binary behind some /proc/PID/exe a container process can
+//! open: the init's own, or its /proc/self/exe at the execve of a `#!/proc/self/exe`
+//! script. The second is what the trampoline closes: the init's final execve runs this
+//! program from a sealed memfd, and the program execs the container's process; a script's
+//! /proc/self/exe is then the sealed memfd, which nobody can ever write. The first needs
+//! the init's pid (a PID namespace of its own: only processes `exec` adds share it) and
+//! ptrace access to it: the init is not dumpable, so only CAP_SYS_PTRACE in the host's
+//! user namespace opens it. Where any of that is not certain — host root not running
+//! berth, a shared or no PID namespace, CAP_SYS_PTRACE in the bounding set, an LSM label
+//! (exec of a memfd may be denied), a seccomp agent (it would see two execves), no /proc
+//! — berth re-executes itself from a read-only mount as before (`selfexe`).
+//!
+//! The program runs after the seccomp filter, so it execs through /proc/self/fd/N with
+//! plain execve(2), which any profile that lets the container start allows. If that
+//! second execve fails, it prints berth's own message (`berth: exec "PATH": REASON`) to
+//! stderr and exits 127, as the init did.
+
+use crate::errors::errno_text;
+use crate::linux::rootless;
+use crate::spec::Plan;
+use nix::sched::CloneFlags;
+use std::io::Write;
+use std::os::fd::OwnedFd;
+
+/// Whether the init may exec through the trampoline instead of re-executing berth.
+pub fn suits(plan: &Plan) -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    let p = &plan.process;
+    nix::unistd::geteuid().is_root()
+        && !rootless::in_user_namespace()
+        && plan.namespaces.creates(CloneFlags::CLONE_NEWPID)
+        && p.caps.bounding & (1 << CAP_SYS_PTRACE) == 0
+        && p.attrs.apparmor_profile.is_none()
+        && p.attrs.selinux_label.is_none()
+        && plan.seccomp.as_ref().is_none_or(|s| s.listener.is_none())
+        && plan
+            .mounts
+            .iter()
+            .any(|m| m.fstype == "proc" && m.destination == std::path::Path::new("/proc"))
+}
+
+/// The program in a sealed memfd (close-on-exec); None if this kernel refuses one that
+/// can be executed (vm.memfd_noexec).
+pub fn make() -> Option<OwnedFd> {
+    use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    // MFD_EXEC: kernels since 6.3 want it said; older ones refuse the flag.
+    const MFD_EXEC: u32 = 0x10;
+    let flags = MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING;
+    let mem = memfd_create(c"berth-exec", flags | MFdFlags::from_bits_retain(MFD_EXEC))
+        .or_else(|_| memfd_create(c"berth-exec", flags))
+        .ok()?;
+    let mut file = std::fs::File::from(mem);
+    file.write_all(&image()).ok()?;
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(&file, FcntlArg::F_ADD_SEALS(seals)).ok()?;
+    Some(OwnedFd::from(file))
+}
+
+/// Where the program is loaded (a plain executable, not position-independent).
+const BASE: u64 = 0x40_0000;
+/// The ELF header and the one program header come before the code.
+const CODE_AT: usize = 64 + 56;
+/// errno values with a message of their own; others print "unknown error".
+const ERRNOS: usize = 134;
+
+/// x86-64 machine code (GNU as, Intel syntax), with the table of messages right after it:
+/// ```text
+///     mov rdi, [rsp+8]            ; path: our argv[0]
+///     lea rsi, [rsp+16]           ; its argv: the rest of ours
+///     mov rax, [rsp]              ; argc
+///     lea rdx, [rsp+rax*8+16]     ; envp, past argv's NULL
+///     mov eax, 59                 ; execve; returns only on failure, -errno
+///     syscall
+///     neg eax
+///     cmp eax, 134                ; ERRNOS
+///     jb 1f
+///     xor eax, eax
+/// 1:  lea rbx, [rip+table]        ; table[errno] = (offset from table, length)
+///     mov ecx, [rbx+rax*8]
+///     mov r8d, [rbx+rax*8+4]
+///     add rcx, rbx
+///     mov r9, [rsp+8]             ; strlen(path)
+///     xor r10, r10
+/// 2:  cmp byte ptr [r9+r10], 0
+///     je 3f
+///     inc r10
+///     jmp 2b
+/// 3:  sub rsp, 64                 ; writev(2, {prefix, path, middle, message}, 4)
+///     lea r11, [rip+prefix]
+///     mov [rsp], r11
+///     mov qword ptr [rsp+8], 13
+///     mov [rsp+16], r9
+///     mov [rsp+24], r10
+///     lea r11, [rip+middle]
+///     mov [rsp+32], r11
+///     mov qword ptr [rsp+40], 3
+///     mov [rsp+48], rcx
+///     mov [rsp+56], r8
+///     mov edi, 2
+///     mov rsi, rsp
+///     mov edx, 4
+///     mov eax, 20
+///     syscall
+///     mov edi, 127                ; exit_group(127)
+///     mov eax, 231
+///     syscall
+///     hlt
+/// prefix: .ascii "berth: exec \""
+/// middle: .ascii "\": "
+///     .balign 8
+/// table:
+/// ```
+const CODE: [u8; 192] = [
+    0x48, 0x8b, 0x7c, 0x24, 0x08, 0x48, 0x8d, 0x74, 0x24, 0x10, 0x48, 0x8b, 0x04, 0x24, 0x48, 0x8d,
+    0x54, 0xc4, 0x10, 0xb8, 0x3b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf7, 0xd8, 0x3d, 0x86, 0x00, 0x00,
+    0x00, 0x72, 0x02, 0x31, 0xc0, 0x48, 0x8d, 0x1d, 0x94, 0x00, 0x00, 0x00, 0x8b, 0x0c, 0xc3, 0x44,
+    0x8b, 0x44, 0xc3, 0x04, 0x48, 0x01, 0xd9, 0x4c, 0x8b, 0x4c, 0x24, 0x08, 0x4d, 0x31, 0xd2, 0x43,
+    0x80, 0x3c, 0x11, 0x00, 0x74, 0x05, 0x49, 0xff, 0xc2, 0xeb, 0xf4, 0x48, 0x83, 0xec, 0x40, 0x4c,
+    0x8d, 0x1d, 0x57, 0x00, 0x00, 0x00, 0x4c, 0x89, 0x1c, 0x24, 0x48, 0xc7, 0x44, 0x24, 0x08, 0x0d,
+    0x00, 0x00, 0x00, 0x4c, 0x89, 0x4c, 0x24, 0x10, 0x4c, 0x89, 0x54, 0x24, 0x18, 0x4c, 0x8d, 0x1d,
+    0x46, 0x00, 0x00, 0x00, 0x4c, 0x89, 0x5c, 0x24, 0x20, 0x48, 0xc7, 0x44, 0x24, 0x28, 0x03, 0x00,
+    0x00, 0x00, 0x48, 0x89, 0x4c, 0x24, 0x30, 0x4c, 0x89, 0x44, 0x24, 0x38, 0xbf, 0x02, 0x00, 0x00,
+    0x00, 0x48, 0x89, 0xe6, 0xba, 0x04, 0x00, 0x00, 0x00, 0xb8, 0x14, 0x00, 0x00, 0x00, 0x0f, 0x05,
+    0xbf, 0x7f, 0x00, 0x00, 0x00, 0xb8, 0xe7, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xf4, 0x62, 0x65, 0x72,
+    0x74, 0x68, 0x3a, 0x20, 0x65, 0x78, 0x65, 0x63, 0x20, 0x22, 0x22, 0x3a, 0x20, 0x0f, 0x1f, 0x00,
+];
+
+/// The whole executable: ELF header, one loadable segment (read + execute) holding
+/// everything, the code, the table and the messages ("exec format error\n", ...).
+fn image() -> Vec<u8> {
+    let mut messages = Vec::new();
+    let mut table = Vec::with_capacity(ERRNOS * 8);
+    for errno in 0..ERRNOS as i32 {
+        let text = match errno {
+            0 => "unknown error".to_string(),
+            e => errno_text(nix::errno::Errno::from_raw(e)),
+        };
+        let at = ERRNOS * 8 + messages.len();
+        messages.extend_from_slice(text.as_bytes());
+        messages.push(b'\n');
+        table.extend_from_slice(&(at as u32).to_le_bytes());
+        table.extend_from_slice(&(text.len() as u32 + 1).to_le_bytes());
+    }
+    let size = (CODE_AT + CODE.len() + table.len() + messages.len()) as u64;
+    let mut elf = Vec::with_capacity(size as usize);
+    // e_ident: ELF, 64-bit, little-endian, version 1, System V ABI.
+    elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    elf.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
+    elf.extend_from_slice(&1u32.to_le_bytes()); // e_version
+    elf.extend_from_slice(&(BASE + CODE_AT as u64).to_le_bytes()); // e_entry
+    elf.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
+    elf.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
+    elf.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    for half in [64u16, 56, 1, 64, 0, 0] {
+        // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
+        elf.extend_from_slice(&half.to_le_bytes());
+    }
+    elf.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
+    elf.extend_from_slice(&5u32.to_le_bytes()); // PF_R | PF_X
+    elf.extend_from_slice(&0u64.to_le_bytes()); // p_offset
+    elf.extend_from_slice(&BASE.to_le_bytes()); // p_vaddr
+    elf.extend_from_slice(&BASE.to_le_bytes()); // p_paddr
+    elf.extend_from_slice(&size.to_le_bytes()); // p_filesz
+    elf.extend_from_slice(&size.to_le_bytes()); // p_memsz
+    elf.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
+    elf.extend_from_slice(&CODE);
+    elf.extend_from_slice(&table);
+    elf.extend_from_slice(&messages);
+    elf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_layout() {
+        let img = image();
+        assert_eq!(&img[..4], b"\x7fELF");
+        assert_eq!(
+            img.len() as u64,
+            u64::from_le_bytes(img[96..104].try_into().unwrap())
+        );
+        // The code's table is 8-aligned right after it; ENOEXEC's entry points at its text.
+        let table = CODE_AT + CODE.len();
+        assert_eq!(table % 8, 0);
+        let at = |i: usize| u32::from_le_bytes(img[i..i + 4].try_into().unwrap()) as usize;
+        let (off, len) = (at(table + 8 * 8), at(table + 8 * 8 + 4));
+        assert_eq!(&img[table + off..table + off + len], b"exec format error\n");
+        assert_eq!(&CODE[0xad..0xba], b"berth: exec \"");
+    }
+
+    #[test]
+    fn the_program_cannot_be_changed() {
+        let fd = make().expect("a sealed memfd");
+        let mut f = std::fs::File::from(fd);
+        let err = f.write_all(b"x").expect_err("sealed against writes");
+        assert_eq!(err.raw_os_error(), Some(libc::EPERM), "{err}");
+        let len = f.metadata().unwrap().len();
+        assert_eq!(len, image().len() as u64);
+    }
+}
