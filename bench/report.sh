@@ -84,9 +84,9 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     b=$(rss berth 4); c=$(rss crun 4); r=$(rss runc 4)
     echo "| binary | $(mb "$b" 1000000) ($(rss berth 5)) | $(mb "$c" 1000000) | $(mb "$r" 1000000) | $(ratio "$b" "$c") | $(ratio "$b" "$r") | ≤ 2.5 MB | $(check "$(awk -v k="$b" 'BEGIN { print k / 1000000 }')" 2.5) |"
     echo
-    echo "The binary-protection re-exec (CVE-2019-5736) costs"
+    echo "The binary's protection (CVE-2019-5736: the trampoline in create, the re-exec in exec) costs"
     awk -v a="$(ms cycle berth)" -v b="$(ms cycle berth-ro)" -v c="$(ms exec berth)" -v d="$(ms exec berth-ro)" \
-        'BEGIN { if (a == "" || b == "") print "(not measured)."; else printf "%.2f ms per cycle and %.2f ms per exec (berth against the same binary on a read-only mount, which needs no re-exec); start, state, kill, delete and list never re-exec.\n", a - b, c - d }'
+        'BEGIN { if (a == "" || b == "") print "(not measured)."; else printf "%.2f ms per cycle and %.2f ms per exec (berth against the same binary on a read-only mount, which needs neither); start, state, kill, delete and list need none.\n", a - b, c - d }'
     echo
     if [ -f "$OUT/syscalls.txt" ]; then
         echo "## System calls per command (bench/syscalls.sh: strace -f, every process the"

@@ -12,7 +12,8 @@
 //! user namespace opens it. Where any of that is not certain — host root not running
 //! berth, a shared or no PID namespace, CAP_SYS_PTRACE in the bounding set, an LSM label
 //! (exec of a memfd may be denied), a seccomp agent (it would see two execves), no /proc
-//! — berth re-executes itself from a read-only mount as before (`selfexe`).
+//! of its own (no mount namespace, or no proc mount) — berth re-executes itself from a
+//! read-only mount as before (`selfexe`).
 //!
 //! The program runs after the seccomp filter, so it execs through /proc/self/fd/N with
 //! plain execve(2), which any profile that lets the container start allows. If that
@@ -33,6 +34,9 @@ pub fn suits(plan: &Plan) -> bool {
     nix::unistd::geteuid().is_root()
         && !rootless::in_user_namespace()
         && plan.namespaces.creates(CloneFlags::CLONE_NEWPID)
+        // /proc/self/fd/N must lead to the program: our own proc mount, in our own
+        // mount namespace.
+        && plan.namespaces.has(CloneFlags::CLONE_NEWNS)
         && p.caps.bounding & (1 << CAP_SYS_PTRACE) == 0
         && p.attrs.apparmor_profile.is_none()
         && p.attrs.selinux_label.is_none()
@@ -64,8 +68,6 @@ pub fn make() -> Option<OwnedFd> {
     Some(OwnedFd::from(file))
 }
 
-/// Where the program is loaded (a plain executable, not position-independent).
-const BASE: u64 = 0x40_0000;
 /// The ELF header and the one program header come before the code.
 const CODE_AT: usize = 64 + 56;
 /// errno values with a message of their own; others print "unknown error".
@@ -133,6 +135,26 @@ const CODE: [u8; 192] = [
     0x74, 0x68, 0x3a, 0x20, 0x65, 0x78, 0x65, 0x63, 0x20, 0x22, 0x22, 0x3a, 0x20, 0x0f, 0x1f, 0x00,
 ];
 
+/// The ELF header (64 bytes) and the one program header (56), sizes left at 0:
+/// ELF, 64-bit, little-endian, version 1, System V ABI; ET_EXEC, EM_X86_64, version 1,
+/// entry 0x400000 + CODE_AT (a plain executable loaded at 0x400000), program headers at 64, no sections; header sizes 64 and 56, one
+/// program header. PT_LOAD, PF_R | PF_X, from offset 0 to 0x400000, 4 KB aligned.
+const HEADERS: [u8; CODE_AT] = [
+    0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, // e_ident
+    2, 0, 62, 0, 1, 0, 0, 0, // e_type, e_machine, e_version
+    0x78, 0, 0x40, 0, 0, 0, 0, 0, // e_entry = 0x400078
+    64, 0, 0, 0, 0, 0, 0, 0, // e_phoff
+    0, 0, 0, 0, 0, 0, 0, 0, // e_shoff
+    0, 0, 0, 0, 64, 0, 56, 0, 1, 0, 64, 0, 0, 0, 0, 0, // flags, sizes, counts
+    1, 0, 0, 0, 5, 0, 0, 0, // PT_LOAD, PF_R | PF_X
+    0, 0, 0, 0, 0, 0, 0, 0, // p_offset
+    0, 0, 0x40, 0, 0, 0, 0, 0, // p_vaddr
+    0, 0, 0x40, 0, 0, 0, 0, 0, // p_paddr
+    0, 0, 0, 0, 0, 0, 0, 0, // p_filesz
+    0, 0, 0, 0, 0, 0, 0, 0, // p_memsz
+    0, 0x10, 0, 0, 0, 0, 0, 0, // p_align
+];
+
 /// The whole executable: ELF header, one loadable segment (read + execute) holding
 /// everything, the code, the table and the messages ("exec format error\n", ...).
 fn image() -> Vec<u8> {
@@ -151,27 +173,10 @@ fn image() -> Vec<u8> {
     }
     let size = (CODE_AT + CODE.len() + table.len() + messages.len()) as u64;
     let mut elf = Vec::with_capacity(size as usize);
-    // e_ident: ELF, 64-bit, little-endian, version 1, System V ABI.
-    elf.extend_from_slice(&[0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-    elf.extend_from_slice(&2u16.to_le_bytes()); // ET_EXEC
-    elf.extend_from_slice(&62u16.to_le_bytes()); // EM_X86_64
-    elf.extend_from_slice(&1u32.to_le_bytes()); // e_version
-    elf.extend_from_slice(&(BASE + CODE_AT as u64).to_le_bytes()); // e_entry
-    elf.extend_from_slice(&64u64.to_le_bytes()); // e_phoff
-    elf.extend_from_slice(&0u64.to_le_bytes()); // e_shoff
-    elf.extend_from_slice(&0u32.to_le_bytes()); // e_flags
-    for half in [64u16, 56, 1, 64, 0, 0] {
-        // e_ehsize, e_phentsize, e_phnum, e_shentsize, e_shnum, e_shstrndx
-        elf.extend_from_slice(&half.to_le_bytes());
-    }
-    elf.extend_from_slice(&1u32.to_le_bytes()); // PT_LOAD
-    elf.extend_from_slice(&5u32.to_le_bytes()); // PF_R | PF_X
-    elf.extend_from_slice(&0u64.to_le_bytes()); // p_offset
-    elf.extend_from_slice(&BASE.to_le_bytes()); // p_vaddr
-    elf.extend_from_slice(&BASE.to_le_bytes()); // p_paddr
-    elf.extend_from_slice(&size.to_le_bytes()); // p_filesz
-    elf.extend_from_slice(&size.to_le_bytes()); // p_memsz
-    elf.extend_from_slice(&0x1000u64.to_le_bytes()); // p_align
+    elf.extend_from_slice(&HEADERS);
+    // p_filesz and p_memsz: the whole file is the one segment.
+    elf[96..104].copy_from_slice(&size.to_le_bytes());
+    elf[104..112].copy_from_slice(&size.to_le_bytes());
     elf.extend_from_slice(&CODE);
     elf.extend_from_slice(&table);
     elf.extend_from_slice(&messages);
@@ -186,6 +191,10 @@ mod tests {
     fn image_layout() {
         let img = image();
         assert_eq!(&img[..4], b"\x7fELF");
+        let word = |i: usize| u64::from_le_bytes(img[i..i + 8].try_into().unwrap());
+        assert_eq!(word(24), 0x40_0000 + CODE_AT as u64, "e_entry");
+        assert_eq!(word(64 + 16), 0x40_0000, "p_vaddr");
+        assert_eq!(word(104), img.len() as u64, "p_memsz");
         assert_eq!(
             img.len() as u64,
             u64::from_le_bytes(img[96..104].try_into().unwrap())

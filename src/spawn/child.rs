@@ -63,6 +63,31 @@ pub fn run(
     }
 }
 
+/// Fork once more, as joining or making a PID namespace applies only to children: the
+/// parent half sends the child's pid (InitPid) and exits. The child goes on only once
+/// that message is out (end-of-file on a pipe the parent half held), so `create` or
+/// `exec` always reads InitPid before anything the child sends: Ready first would leave
+/// them with the wrong pid.
+pub fn fork_and_hand_over(chan: &Channel) -> anyhow::Result<()> {
+    let (wait, held) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| anyhow::anyhow!("fork into pid namespace: pipe: {e}"))?;
+    match crate::linux::sys::clone_process(0)
+        .map_err(|e| anyhow::anyhow!("fork into pid namespace: {e}"))?
+    {
+        crate::linux::sys::Forked::Parent(pid) => {
+            let _ = chan.send(&Msg::InitPid(pid));
+            drop(held);
+            std::process::exit(0);
+        }
+        crate::linux::sys::Forked::Child => {
+            drop(held);
+            let mut buf = [0u8; 1];
+            while let Err(nix::errno::Errno::EINTR) = nix::unistd::read(&wait, &mut buf) {}
+            Ok(())
+        }
+    }
+}
+
 /// Longest error text sent to the parent. A message must fit the socket's send buffer
 /// (~200 KiB by default), and an error may quote a config value of any size.
 const MAX_ERROR: usize = 16 * 1024;

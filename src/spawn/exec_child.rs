@@ -100,7 +100,7 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     }
     if c.fork_into_pid_ns {
         // After Proceed: the parent may have moved us into the cgroup only now.
-        fork_into_pid_ns(&c.chan).step("namespaces")?;
+        super::child::fork_and_hand_over(&c.chan).step("namespaces")?;
         session(c)?;
     }
     let a = &p.attrs;
@@ -128,17 +128,4 @@ fn session(c: &ExecChild) -> StepResult<()> {
         finish::join_keyring(c.id).step("keyring")?;
     }
     Ok(())
-}
-
-/// Joining a PID namespace only applies to children: fork, hand the parent the real
-/// pid and step aside. The parent, a subreaper, adopts the process. No parent-death
-/// signal for it: its parent exits now on purpose.
-fn fork_into_pid_ns(chan: &Channel) -> anyhow::Result<()> {
-    match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
-        sys::Forked::Parent(pid) => {
-            let _ = chan.send(&Msg::InitPid(pid));
-            std::process::exit(0);
-        }
-        sys::Forked::Child => Ok(()),
-    }
 }

@@ -223,13 +223,7 @@ fn enter_namespaces(plan: &Plan, chan: &Channel) -> Result<bool> {
         if rest.contains(CloneFlags::CLONE_NEWPID) {
             // unshare(CLONE_NEWPID) only applies to children: the kernel demands a fork
             // here. We hand the child's pid to the parent and step aside.
-            match sys::clone_process(0).map_err(|e| anyhow!("fork into pid namespace: {e}"))? {
-                sys::Forked::Parent(pid) => {
-                    let _ = chan.send(&Msg::InitPid(pid));
-                    std::process::exit(0);
-                }
-                sys::Forked::Child => {}
-            }
+            super::child::fork_and_hand_over(chan)?;
         }
     }
     let userns = ns.has(CloneFlags::CLONE_NEWUSER);
