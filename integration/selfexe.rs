@@ -32,14 +32,15 @@ fn container_cannot_reach_the_runtime_binary() {
     };
     run(&["create", "--bundle", b.path_str(), &id]).ok();
     // What a process in the container could try while the init waits for `start`.
-    let out = run(&["exec", &id, "readlink", "/proc/1/exe"]);
-    assert!(out.code != 0 && out.stdout.is_empty(), "{out}");
-    let out = run(&["exec", &id, "head", "-c", "4", "/proc/1/exe"]);
-    assert!(
-        out.code != 0 && out.stderr.contains("ermission denied"),
-        "{out}"
-    );
+    let link = run(&["exec", &id, "readlink", "/proc/1/exe"]);
+    let read = run(&["exec", &id, "head", "-c", "4", "/proc/1/exe"]);
+    // Gone before any assertion can fail: its cgroup must not outlive the test.
     run(&["delete", "--force", &id]).ok();
+    assert!(link.code != 0 && link.stdout.is_empty(), "{link}");
+    assert!(
+        read.code != 0 && read.stderr.contains("ermission denied"),
+        "{read}"
+    );
 
     // A container whose process is /proc/self/exe runs the trampoline again, never berth:
     // here it tries to exec "--version" and says so.
@@ -140,4 +141,58 @@ fn a_failed_execve_through_the_trampoline_reads_as_before() {
             .contains("berth: exec \"/not-a-program\": exec format error"),
         "{out}"
     );
+}
+
+/// `exec` into a container whose init went through the trampoline goes through it too:
+/// /proc/self/exe of the exec'd process at its execve is the trampoline, not berth.
+/// Once a process that may hold CAP_SYS_PTRACE has been exec'd (it could reach later
+/// exec'd children), berth re-executes itself from a read-only copy for every later
+/// `exec`: the same probe then runs berth, from that copy.
+#[test]
+fn exec_goes_through_the_trampoline_until_ptrace_may_reach_it() {
+    let berth = Berth::new("selfexe-exec");
+    let mut b = Bundle::new("selfexe-exec");
+    b.args(&["sleep", "3600"]);
+    let id = berth.id("x");
+    berth.start_container(&b, &id);
+    let out = berth.run(&["exec", &id, "/proc/self/exe", "--version"]);
+    assert_eq!(out.code, 127, "{out}");
+    assert!(!out.stdout.contains("version"), "{out}");
+    assert!(out.stderr.contains("berth: exec \"--version\""), "{out}");
+    berth
+        .run(&["exec", "--cap", "CAP_SYS_PTRACE", &id, "true"])
+        .ok();
+    let out = berth
+        .run(&["exec", &id, "/proc/self/exe", "--version"])
+        .ok();
+    assert!(out.stdout.contains("version"), "{out}");
+    berth.delete_force(&id).ok();
+}
+
+/// A failed execve behind the trampoline still fails `exec` with runc's words and 255
+/// (the trampoline reports errno and path on its status pipe).
+#[test]
+fn exec_reports_a_failed_execve_through_the_trampoline() {
+    let berth = Berth::new("selfexe-exec-enoexec");
+    let dir = TempDir::new("selfexe-exec-enoexec");
+    let bad = dir.path().join("not-a-program");
+    fs::write(&bad, "no program at all\n").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut b = Bundle::new("selfexe-exec-enoexec");
+    b.add_mount(serde_json::json!({
+        "destination": "/not-a-program", "type": "bind",
+        "source": bad.to_str().unwrap(), "options": ["bind", "ro"],
+    }));
+    b.args(&["sleep", "3600"]);
+    let id = berth.id("x");
+    berth.start_container(&b, &id);
+    let out = berth.run(&["exec", &id, "/not-a-program"]);
+    assert_eq!(out.code, 255, "{out}");
+    assert!(
+        out.single_error_line().contains(
+            "exec failed: unable to start container process: exec \"/not-a-program\": exec format error"
+        ),
+        "{out}"
+    );
+    berth.delete_force(&id).ok();
 }

@@ -76,6 +76,15 @@ pub fn create(o: &CreateOpts) -> Result<Created> {
         notify::prepare(&dir.path, &mut p.plan)?;
     }
     make_fifo(&dir)?;
+    if p.trampoline.is_some() {
+        std::fs::write(dir.trampoline_mark(), b"").map_err(|e| {
+            anyhow!(
+                "{}: {}",
+                dir.trampoline_mark().display(),
+                crate::errors::describe_io(&e)
+            )
+        })?;
+    }
     let cgroup = match &p.cgroup {
         Some(cp) => {
             let _t = logging::step("create: cgroup");
@@ -158,7 +167,7 @@ fn protect_binary(plan: &Plan, preserve_fds: u32) -> Result<Option<OwnedFd>> {
         return Ok(None);
     }
     if trampoline::suits(plan) {
-        if let Some(fd) = trampoline::make() {
+        if let Some(fd) = trampoline::make(None) {
             return Ok(Some(fd));
         }
     }

@@ -34,7 +34,7 @@ use super::{pidfile, Container};
 use crate::cgroups::join::{self, JoinCgroup};
 use crate::cgroups::mode::CgroupHost as Host;
 use crate::errors::{describe_io, errno_text, Error, Kind};
-use crate::linux::{console, process_attrs, rootless, sys};
+use crate::linux::{console, process_attrs, rootless, selfexe, sys, trampoline};
 use crate::spawn::channel::{self, Msg};
 use crate::spawn::exec_child::{self, ExecChild, ExecPlan};
 use crate::spawn::fds;
@@ -100,6 +100,7 @@ impl Container {
             let _t = logging::step("exec: plan process");
             plan(config, &self.state.bundle, o.preserve_fds)?
         };
+        let tramp = protect_binary(&self.dir, &plan, o.preserve_fds)?;
         let st = &self.state;
         let cgroup = match &st.cgroup {
             Some(cg) => Some((join::sub_cgroups(cg, o.cgroup)?, Host::detect()?)),
@@ -117,8 +118,52 @@ impl Container {
         // longer would deadlock `resume` against an --ignore-paused exec, which freezes
         // with the container when it steps into its cgroup; the pidfd pins the init.
         let st = self.unlock();
-        launch(&st, &plan, init, cgroup.as_ref(), o)
+        launch(&st, &plan, init, cgroup.as_ref(), tramp, o)
     }
+}
+
+/// The trampoline for an exec'd process, and the pipe its failure is reported on.
+struct Trampoline {
+    program: OwnedFd,
+    status: OwnedFd,
+    status_w: OwnedFd,
+}
+
+/// Keep the container from reaching our binary (CVE-2019-5736): nothing to do when we
+/// run from a read-only copy; the trampoline, when the container's init went through it
+/// (its mark) and this process is as harmless (see `linux::trampoline`); else a re-exec
+/// from a read-only copy, which starts this `exec` over. A process that may hold
+/// CAP_SYS_PTRACE removes the mark for good: it could reach later exec'd children.
+fn protect_binary(
+    dir: &super::state::ContainerDir,
+    plan: &ExecPlan,
+    preserve_fds: u32,
+) -> Result<Option<Trampoline>> {
+    if selfexe::protected()? {
+        return Ok(None);
+    }
+    let mark = dir.trampoline_mark();
+    if trampoline::may_ptrace(&plan.process) {
+        match std::fs::remove_file(&mark) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => bail!("{}: {}", mark.display(), describe_io(&e)),
+        }
+    } else if mark.exists() && trampoline::suits_process(&plan.process, plan.seccomp.as_ref()) {
+        let (status, status_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| anyhow!("pipe: {}", errno_text(e)))?;
+        if let Some(program) = trampoline::make(Some(status_w.as_raw_fd())) {
+            return Ok(Some(Trampoline {
+                program,
+                status,
+                status_w,
+            }));
+        }
+    }
+    // The passed fds were made close-on-exec when berth started: they must survive.
+    fds::keep_passed_across_exec(preserve_fds)?;
+    selfexe::ensure_readonly()?;
+    Ok(None)
 }
 
 fn plan(config: serde_json::Value, bundle: &Path, preserve_fds: u32) -> Result<ExecPlan> {
@@ -184,6 +229,7 @@ fn launch(
     plan: &ExecPlan,
     init: OwnedFd,
     cgroup: Option<&(JoinCgroup, Host)>,
+    tramp: Option<Trampoline>,
     o: &ExecOpts,
 ) -> Result<Launched> {
     let mut sockets = console::prepare(plan.process.terminal, o.console_socket, o.detach)?;
@@ -203,9 +249,20 @@ fn launch(
         no_new_keyring: st.no_new_keyring,
         seccomp_agent: Cell::new(agent),
         state: st.hook_state("running"),
+        trampoline: tramp
+            .as_ref()
+            .map(|t| (t.program.as_raw_fd(), t.status_w.as_raw_fd())),
     };
+    if tramp.is_some() {
+        // The child is born not dumpable: from its first moment in the container's PID
+        // namespace until its last execve, no process there may open /proc/PID/exe.
+        sys::set_dumpable(false).map_err(|e| anyhow!("set non-dumpable: {}", describe_io(&e)))?;
+    }
     let mut guard = Guard::default();
     let cloned = clone_exec(st.pid, plan, child, chan.as_raw_fd(), cgroup)?;
+    // Only the child's copy of the status pipe's write end may be left: its end-of-file
+    // is the report.
+    let status = tramp.map(|t| t.status);
     guard.watch(cloned.pid);
     if let (true, Some((j, _))) = (cloned.move_into_v2, cgroup) {
         join::enter_v2_late(j, cloned.pid, st.pid)?;
@@ -223,6 +280,9 @@ fn launch(
             bail!("{what}: unexpected request {req:?}")
         })?;
         parent::wait_exec(&chan, pid, what)?;
+        if let Some(status) = status {
+            parent::wait_trampoline(status)?;
+        }
     }
     let master = sockets
         .receive

@@ -240,6 +240,12 @@ impl ContainerDir {
         self.path.join(FIFO_NAME)
     }
 
+    /// Present while processes of the container cannot reach what berth runs in it:
+    /// `exec` may then go through the trampoline (see `linux::trampoline`).
+    pub fn trampoline_mark(&self) -> PathBuf {
+        self.path.join("trampoline")
+    }
+
     pub fn load(&self) -> Result<State> {
         read_state(&self.path)?
             .ok_or_else(|| anyhow!("container {:?} is still being created", self.id))

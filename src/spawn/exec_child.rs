@@ -50,6 +50,8 @@ pub struct ExecChild<'a> {
     /// The seccomp agent's socket (SCMP_ACT_NOTIFY), and the container state it gets.
     pub seccomp_agent: Cell<Option<OwnedFd>>,
     pub state: String,
+    /// The trampoline's fd and its status pipe's write end (see `linux::trampoline`).
+    pub trampoline: Option<(i32, i32)>,
 }
 
 /// Entry point of the cloned child; never returns.
@@ -59,7 +61,10 @@ pub fn main(c: ExecChild) -> ! {
         let exec = setup(&c)?;
         logging::debug("setns_init: about to exec");
         c.chan.send(&Msg::Ready).step("ready")?;
-        Ok(exec)
+        Ok(match c.trampoline {
+            Some((program, _)) => exec.through(program),
+            None => exec,
+        })
     })
 }
 
@@ -111,7 +116,7 @@ fn setup(c: &ExecChild) -> StepResult<Execve> {
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
-    finish::finish_process(p, c.plan.preserve_fds, || {
+    finish::finish_process(p, c.plan.preserve_fds, c.trampoline.map(|t| t.1), || {
         finish::load_seccomp(c.plan.seccomp.as_ref(), &c.seccomp_agent, &c.state)
     })
 }

@@ -20,12 +20,23 @@ use std::os::fd::OwnedFd;
 pub fn finish_process(
     p: &ProcessPlan,
     preserve_fds: u32,
+    status: Option<i32>,
     mut seccomp: impl FnMut() -> Result<()>,
 ) -> StepResult<process::Execve> {
     // Before any filter: a profile need not allow close_range (many do not, and the
     // OCI validation suite's default denies it), and nothing opened after this is
     // inheritable anyway (every fd berth opens is close-on-exec).
     super::fds::keep_only_passed(preserve_fds).step("close fds")?;
+    // The trampoline's status pipe (`exec`) must reach the trampoline, which makes it
+    // close-on-exec itself before the last execve.
+    if let Some(fd) = status {
+        nix::fcntl::fcntl(
+            sys::borrow_fd(fd),
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+        )
+        .map_err(|e| anyhow!("trampoline status pipe: {}", errno_text(e)))
+        .step("close fds")?;
+    }
     process::set_rlimits(p).step("rlimits")?;
     // These need capabilities the next steps drop.
     process_attrs::set_scheduling(&p.attrs).step("scheduling")?;

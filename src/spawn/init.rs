@@ -154,7 +154,7 @@ fn run(a: &InitArgs) -> StepResult<(process::Execve, OwnedFd)> {
     sys::set_parent_death_signal(0)
         .map_err(anyhow::Error::from)
         .step("pdeathsig")?;
-    let exec = finish::finish_process(&plan.process, a.preserve_fds, || {
+    let exec = finish::finish_process(&plan.process, a.preserve_fds, None, || {
         finish::load_seccomp(plan.seccomp.as_ref(), &a.seccomp_agent, &hook_state)
     })?;
     // [2] Ready: `create` records the container and returns; we block until `start`

@@ -190,6 +190,24 @@ fn wait_exit(pid: i32) -> Option<String> {
     }
 }
 
+/// After the trampoline's execve (`exec`): end-of-file on its status pipe means the
+/// container's process is running; otherwise the pipe holds errno and the path that
+/// failed, reported as `wait_exec` reports a failed execve.
+pub fn wait_trampoline(status: std::os::fd::OwnedFd) -> Result<()> {
+    use std::io::Read;
+    let mut got = Vec::new();
+    std::fs::File::from(status)
+        .read_to_end(&mut got)
+        .map_err(|e| anyhow!("trampoline status pipe: {e}"))?;
+    if got.len() < 4 {
+        return Ok(());
+    }
+    let errno = i32::from_le_bytes([got[0], got[1], got[2], got[3]]);
+    let path = String::from_utf8_lossy(&got[4..]);
+    let text = errno_text(nix::errno::Errno::from_raw(errno));
+    bail!("{START_FAILED}: exec \"{path}\": {text}")
+}
+
 /// After Ready from a process that execs at once: end-of-file on the channel means its
 /// execve happened (the channel is close-on-exec); a Failed means the execve failed.
 pub fn wait_exec(chan: &Channel, pid: i32, what: &str) -> Result<()> {

@@ -19,14 +19,14 @@ mod update;
 
 use crate::cli::{Cli, Command};
 use crate::errors::Error;
-use crate::linux::{rootless, selfexe};
+use crate::linux::rootless;
 use crate::spawn::fds;
 use anyhow::Result;
 
 /// What must happen before berth opens any file of its own: check that the fds to pass
-/// are open (or one of ours could take a number and leak into the container), and, for
-/// `exec`, re-exec from a read-only copy of ourselves (CVE-2019-5736); `create` and `run`
-/// decide how to protect the binary once they have read the config (linux::trampoline). Then every fd the caller gave us beyond stdio becomes
+/// are open (or one of ours could take a number and leak into the container).
+/// `create`, `run` and `exec` protect the binary (CVE-2019-5736) once they have read the
+/// config: a re-exec from a read-only copy of ourselves or linux::trampoline. Then every fd the caller gave us beyond stdio becomes
 /// close-on-exec: hooks and other programs berth runs must not inherit them (a
 /// container's children still get the passed ones, which only the child un-marks).
 pub fn before_logging(cmd: &Command) -> Result<()> {
@@ -35,9 +35,7 @@ pub fn before_logging(cmd: &Command) -> Result<()> {
     let r = match cmd {
         Command::Create(a) => fds::check_passed_fds(a.common.preserve_fds),
         Command::Run(a) => fds::check_passed_fds(a.common.preserve_fds),
-        Command::Exec(a) => {
-            fds::check_passed_fds(a.preserve_fds).and_then(|()| selfexe::ensure_readonly())
-        }
+        Command::Exec(a) => fds::check_passed_fds(a.preserve_fds),
         _ => Ok(()),
     };
     let r = r.and_then(|()| fds::close_on_exec_from_3());
