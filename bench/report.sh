@@ -84,7 +84,7 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     b=$(rss berth 4); c=$(rss crun 4); r=$(rss runc 4)
     echo "| binary | $(mb "$b" 1000000) ($(rss berth 5)) | $(mb "$c" 1000000) | $(mb "$r" 1000000) | $(ratio "$b" "$c") | $(ratio "$b" "$r") | ≤ 2.5 MB | $(check "$(awk -v k="$b" 'BEGIN { print k / 1000000 }')" 2.5) |"
     echo
-    echo "The binary's protection (CVE-2019-5736: the trampoline in create, the re-exec in exec) costs"
+    echo "The binary's protection (CVE-2019-5736: linux::trampoline in create and exec here, a re-exec where it does not suit) costs"
     awk -v a="$(ms cycle berth)" -v b="$(ms cycle berth-ro)" -v c="$(ms exec berth)" -v d="$(ms exec berth-ro)" \
         'BEGIN { if (a == "" || b == "") print "(not measured)."; else printf "%.2f ms per cycle and %.2f ms per exec (berth against the same binary on a read-only mount, which needs neither); start, state, kill, delete and list need none.\n", a - b, c - d }'
     echo
@@ -130,7 +130,7 @@ mb() { awk -v k="$1" -v d="$2" 'BEGIN { if (k == "" || k == "n/a") print "–"; 
     echo "## Each comparison"
     echo
     detail host "create + start + delete -f on the host itself (hybrid cgroups)"
-    detail cycle "create + start + delete -f (berth-ro: no protective re-exec)"
+    detail cycle "create + start + delete -f (berth-ro: on a read-only mount, no protection needed)"
     detail create "create alone"
     detail start "start alone"
     detail delete "delete alone (of a stopped container)"
