@@ -123,15 +123,7 @@ fn wait_for(done: impl Fn() -> bool) {
 #[test]
 fn a_failed_execve_through_the_trampoline_reads_as_before() {
     let berth = Berth::new("selfexe-enoexec");
-    let dir = TempDir::new("selfexe-enoexec");
-    let bad = dir.path().join("not-a-program");
-    fs::write(&bad, "no program at all\n").unwrap();
-    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut b = Bundle::new("selfexe-enoexec");
-    b.add_mount(serde_json::json!({
-        "destination": "/not-a-program", "type": "bind",
-        "source": bad.to_str().unwrap(), "options": ["bind", "ro"],
-    }));
+    let (mut b, _dir) = with_a_non_program("selfexe-enoexec");
     b.args(&["/not-a-program"]);
     b.write_config();
     let out = berth.run_bundle(&b, &berth.id("e"), &[]);
@@ -174,15 +166,7 @@ fn exec_goes_through_the_trampoline_until_ptrace_may_reach_it() {
 #[test]
 fn exec_reports_a_failed_execve_through_the_trampoline() {
     let berth = Berth::new("selfexe-exec-enoexec");
-    let dir = TempDir::new("selfexe-exec-enoexec");
-    let bad = dir.path().join("not-a-program");
-    fs::write(&bad, "no program at all\n").unwrap();
-    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut b = Bundle::new("selfexe-exec-enoexec");
-    b.add_mount(serde_json::json!({
-        "destination": "/not-a-program", "type": "bind",
-        "source": bad.to_str().unwrap(), "options": ["bind", "ro"],
-    }));
+    let (mut b, _dir) = with_a_non_program("selfexe-exec-enoexec");
     b.args(&["sleep", "3600"]);
     let id = berth.id("x");
     berth.start_container(&b, &id);
@@ -195,4 +179,19 @@ fn exec_reports_a_failed_execve_through_the_trampoline() {
         "{out}"
     );
     berth.delete_force(&id).ok();
+}
+
+/// A bundle with /not-a-program: a file marked executable that is no program (the
+/// kernel's execve fails with ENOEXEC); the directory holding it goes with the guard.
+fn with_a_non_program(name: &str) -> (Bundle, TempDir) {
+    let dir = TempDir::new(name);
+    let bad = dir.path().join("not-a-program");
+    fs::write(&bad, "no program at all\n").unwrap();
+    std::fs::set_permissions(&bad, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut b = Bundle::new(name);
+    b.add_mount(serde_json::json!({
+        "destination": "/not-a-program", "type": "bind",
+        "source": bad.to_str().unwrap(), "options": ["bind", "ro"],
+    }));
+    (b, dir)
 }

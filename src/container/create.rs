@@ -173,7 +173,7 @@ fn protect_binary(plan: &Plan, preserve_fds: u32) -> Result<Option<OwnedFd>> {
     }
     // The passed fds were made close-on-exec when berth started: they must survive.
     fds::keep_passed_across_exec(preserve_fds)?;
-    selfexe::ensure_readonly()?;
+    selfexe::reexec_readonly()?;
     Ok(None)
 }
 

@@ -43,12 +43,9 @@ pub fn protected() -> Result<bool> {
         || (st.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC && running_from_sealed_copy()))
 }
 
-/// Re-exec from a read-only copy unless already running from one. Returns only if
-/// nothing had to be done.
-pub fn ensure_readonly() -> Result<()> {
-    if protected()? {
-        return Ok(());
-    }
+/// Re-exec from a read-only copy (the caller found us not `protected`); returns only
+/// with the error that kept us from it. The new image finds itself protected.
+pub fn reexec_readonly() -> Result<()> {
     let _t = crate::logging::step("protect binary: re-exec from a read-only mount");
     // Close-on-exec is what makes the read-only flag stick: see the module doc.
     let tree = match sys::open_tree_clone(c"/proc/self/exe") {

@@ -47,14 +47,7 @@ pub fn close_on_exec_from_3() -> Result<()> {
 /// Before berth re-executes itself after `close_on_exec_from_3`: the fds it is to pass
 /// (LISTEN_FDS and `--preserve-fds`) lose close-on-exec, so the new image still has them.
 pub fn keep_passed_across_exec(preserve: u32) -> Result<()> {
-    for fd in 3..3 + listen_fds() as i32 + preserve as i32 {
-        nix::fcntl::fcntl(
-            sys::borrow_fd(fd),
-            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-        )
-        .map_err(|e| anyhow!("--preserve-fds: fd {fd}: {}", errno_text(e)))?;
-    }
-    Ok(())
+    inheritable(listen_fds() + preserve)
 }
 
 /// In the child, last thing before execve: every fd from 3 on is closed on exec except
@@ -62,6 +55,11 @@ pub fn keep_passed_across_exec(preserve: u32) -> Result<()> {
 /// those reaches the container.
 pub fn keep_only_passed(n: u32) -> Result<()> {
     sys::cloexec_from(3 + n).map_err(|e| anyhow!("close fds: {}", describe_io(&e)))?;
+    inheritable(n)
+}
+
+/// Fds 3..3+n lose close-on-exec.
+fn inheritable(n: u32) -> Result<()> {
     for fd in 3..3 + n as i32 {
         nix::fcntl::fcntl(
             sys::borrow_fd(fd),
